@@ -1,0 +1,41 @@
+"""keras_ssl: self-supervised representation learning and self-supervised GANs.
+
+Subpackages, from the bottom up (lower ones never import higher ones):
+
+- `keras_ssl.ops`, `keras_ssl.layers`, `keras_ssl.losses`: backend-agnostic
+  building blocks written in `keras.ops`.
+- `keras_ssl.architectures`: network builders (ResNet GANs, DCGAN, NIN, ...).
+- `keras_ssl.methods`: one module per paper, each a `keras.Model` trained
+  with `model.fit`.
+- `keras_ssl.data`: datasets by name, image folders and zip archives.
+- `keras_ssl.evaluation`: FID, IS, KID, linear probe, kNN, OOD AUROC.
+- `keras_ssl.training`: strategies, callbacks, the recipe runner.
+- `keras_ssl.export`, `keras_ssl.zoo`: SavedModel export and named presets.
+"""
+
+from keras_ssl.version import __version__
+
+from keras_ssl import ops  # noqa: I001  (import order is the dependency order)
+from keras_ssl import layers
+from keras_ssl import losses
+from keras_ssl import architectures
+from keras_ssl import methods
+from keras_ssl import data
+from keras_ssl import evaluation
+from keras_ssl import training
+from keras_ssl import export
+from keras_ssl import zoo
+
+__all__ = [
+    "__version__",
+    "architectures",
+    "data",
+    "evaluation",
+    "export",
+    "layers",
+    "losses",
+    "methods",
+    "ops",
+    "training",
+    "zoo",
+]

@@ -1,0 +1,1 @@
+"""Subcommands of the `keras-ssl` command, one module each, found at run time."""
