@@ -1,0 +1,46 @@
+"""Methods by name, so that recipes, the CLI and the zoo can build any of them.
+
+Each method module registers its `build_<method>` factory:
+
+    @register_method("ssgan")
+    def build_ssgan(image_size=32, channels=3, ...): ...
+
+and `build_method("ssgan", image_size=32)` calls it.
+"""
+
+import difflib
+
+_BUILDERS = {}
+
+
+def register_method(name):
+    """Decorator that registers a method factory under `name`."""
+
+    def decorator(builder):
+        if name in _BUILDERS and _BUILDERS[name] is not builder:
+            raise ValueError(f"A method named {name!r} is already registered.")
+        _BUILDERS[name] = builder
+        return builder
+
+    return decorator
+
+
+def list_methods():
+    """Names of all registered methods, sorted."""
+    return sorted(_BUILDERS)
+
+
+def get_builder(name):
+    """The factory registered under `name`; a clear error lists close names."""
+    if name not in _BUILDERS:
+        close = difflib.get_close_matches(str(name), list(_BUILDERS), n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise ValueError(
+            f"Unknown method {name!r}.{hint} Available: {', '.join(list_methods())}"
+        )
+    return _BUILDERS[name]
+
+
+def build_method(name, **config):
+    """Build the method `name` with the keyword arguments of its factory."""
+    return get_builder(name)(**config)
