@@ -13,18 +13,25 @@ Subpackages, from the bottom up (lower ones never import higher ones):
 - `keras_ssl.export`, `keras_ssl.zoo`: SavedModel export and named presets.
 """
 
-from keras_ssl.version import __version__
+import os
 
-from keras_ssl import ops  # noqa: I001  (import order is the dependency order)
-from keras_ssl import layers
-from keras_ssl import losses
-from keras_ssl import architectures
-from keras_ssl import methods
-from keras_ssl import data
-from keras_ssl import evaluation
-from keras_ssl import training
-from keras_ssl import export
-from keras_ssl import zoo
+# TensorFlow's C++ start-up chatter (CUDA probing, CPU features) buries the
+# command-line output; users who want it set TF_CPP_MIN_LOG_LEVEL themselves.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from keras_ssl import (
+    architectures,
+    data,
+    evaluation,
+    export,
+    layers,
+    losses,
+    methods,
+    ops,  # noqa: I001  (import order is the dependency order)
+    training,
+    zoo,
+)
+from keras_ssl.version import __version__  # noqa: E402
 
 __all__ = [
     "__version__",

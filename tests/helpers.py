@@ -30,8 +30,9 @@ def random_inputs(shape, seed=None, dtype="float32"):
     return np.random.default_rng(seed).normal(size=shape).astype(dtype)
 
 
-def assert_keras_round_trip(obj, inputs=None, input_shape=None, tmp_path=None,
-                            call_kwargs=None, atol=1e-6):
+def assert_keras_round_trip(
+    obj, inputs=None, input_shape=None, tmp_path=None, call_kwargs=None, atol=1e-6
+):
     """Check that a layer or model survives `.keras` save/load unchanged.
 
     `inputs` is an array, or a list of arrays for multi-input layers; with
