@@ -116,5 +116,7 @@ class ImageFileSource:
                 width, height = image.size
                 channels = len(image.getbands())
         except OSError as error:
-            raise ValueError(f"Unreadable image {member!r} in {self.path!r}: {error}")
+            raise ValueError(
+                f"Unreadable image {member!r} in {self.path!r}: {error}"
+            ) from error
         return (height, width, 1 if channels == 1 else 3)
