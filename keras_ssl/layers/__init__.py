@@ -1,1 +1,30 @@
-"""keras_ssl.layers."""
+"""keras_ssl.layers: the layers the papers need, in `keras.ops`."""
+
+from keras_ssl.layers.channel_wise_dense import ChannelWiseDense
+from keras_ssl.layers.class_projection import ClassProjection
+from keras_ssl.layers.conditional_batch_normalization import (
+    ConditionalBatchNormalization,
+)
+from keras_ssl.layers.memory_bank import MemoryBank
+from keras_ssl.layers.self_attention_2d import SelfAttention2D
+from keras_ssl.layers.self_modulated_batch_normalization import (
+    SelfModulatedBatchNormalization,
+)
+from keras_ssl.layers.sinkhorn_normalization import SinkhornNormalization
+from keras_ssl.layers.spectral_normalization import SpectralNormalization
+
+__all__ = [
+    "ChannelWiseDense",
+    "ClassProjection",
+    "ConditionalBatchNormalization",
+    "MemoryBank",
+    "SelfAttention2D",
+    "SelfModulatedBatchNormalization",
+    "SinkhornNormalization",
+    "SpectralNormalization",
+]
+
+from keras_ssl.layers.generator_block import GeneratorBlock  # noqa: E402
+from keras_ssl.layers.discriminator_block import DiscriminatorBlock  # noqa: E402
+
+__all__ += ["DiscriminatorBlock", "GeneratorBlock"]

@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+
+from keras_ssl.ops import (
+    NEIGHBOUR_OFFSETS,
+    context_layout_size,
+    context_patch_pairs,
+    crop_patches,
+    drop_color_channels,
+    project_color,
+)
+
+
+def _coordinate_images(batch, size):
+    rows, cols = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    image = np.stack([rows, cols, rows * 0], -1).astype("float32")
+    return np.repeat(image[None], batch, axis=0)
+
+
+def test_crop_patches_matches_slicing():
+    images = np.random.default_rng().normal(size=(3, 10, 12, 2)).astype("float32")
+    top = np.array([[0, 3], [5, 1], [2, 2]])
+    left = np.array([[0, 7], [4, 1], [8, 0]])
+    patches = np.asarray(crop_patches(images, top, left, 4))
+    for b in range(3):
+        for k in range(2):
+            np.testing.assert_array_equal(
+                patches[b, k],
+                images[b, top[b, k] : top[b, k] + 4, left[b, k] : left[b, k] + 4],
+            )
+
+
+@pytest.mark.parametrize("jitter", [0, 2])
+def test_neighbours_land_at_their_relative_positions(jitter):
+    patch, gap, size = 6, 2, 32
+    images = _coordinate_images(64, size)
+    centre, neighbour, labels = context_patch_pairs(
+        images, patch, gap=gap, jitter=jitter, seed=1
+    )
+    centre, neighbour, labels = map(np.asarray, (centre, neighbour, labels))
+    assert sorted(set(labels.tolist())) == list(range(8))
+    pitch = patch + gap + jitter
+    offsets = np.array(NEIGHBOUR_OFFSETS)[labels]
+    dy = neighbour[:, 0, 0, 0] - centre[:, 0, 0, 0]
+    dx = neighbour[:, 0, 0, 1] - centre[:, 0, 0, 1]
+    assert (np.abs(dy - offsets[:, 0] * pitch) <= jitter).all()
+    assert (np.abs(dx - offsets[:, 1] * pitch) <= jitter).all()
+    # Patches never touch: at least `gap` pixels between them along the
+    # axis on which they are neighbours.
+    gap_y = np.abs(dy) - patch
+    gap_x = np.abs(dx) - patch
+    assert (np.maximum(gap_y, gap_x) >= gap).all()
+    # The patches are plain crops of the image.
+    expected_rows = centre[:, :1, :1, 0] + np.arange(patch)[:, None]
+    np.testing.assert_array_equal(
+        centre[..., 0], np.broadcast_to(expected_rows, centre.shape[:-1])
+    )
+    top_left = np.stack([centre[:, 0, 0, 0], neighbour[:, 0, 0, 0]])
+    assert top_left.min() >= 0 and top_left.max() + patch <= size
+
+
+def test_deterministic_pairs_are_centred():
+    images = _coordinate_images(8, 32)
+    centre, neighbour, labels = context_patch_pairs(images, 8, 2, 1, random=False)
+    np.testing.assert_array_equal(np.asarray(labels), np.arange(8))
+    extent = context_layout_size(8, 2, 1)
+    expected_top = (32 - extent) // 2 + (8 + 2 + 1) + 0
+    np.testing.assert_array_equal(np.asarray(centre)[:, 0, 0, 0], expected_top)
+
+
+def test_layout_too_large_is_a_clear_error():
+    with pytest.raises(ValueError, match="too small for the context-prediction"):
+        context_patch_pairs(np.zeros((1, 20, 20, 3), "float32"), 8, gap=2)
+
+
+def test_project_color_removes_the_green_magenta_axis():
+    x = np.random.default_rng().normal(size=(4, 5, 5, 3)).astype("float32")
+    projected = np.asarray(project_color(x))
+    axis = np.array([-1.0, 2.0, -1.0])
+    np.testing.assert_allclose(projected @ axis, 0, atol=1e-5)
+    # Grey pixels are untouched.
+    grey = np.repeat(x[..., :1], 3, axis=-1)
+    np.testing.assert_allclose(np.asarray(project_color(grey)), grey, atol=1e-6)
+
+
+def test_drop_color_channels_keeps_one_channel_and_adds_weak_noise():
+    x = np.random.default_rng(0).normal(size=(64, 6, 6, 3)).astype("float32")
+    out = np.asarray(drop_color_channels(x, seed=3))
+    kept = np.isclose(out, x, atol=0).all(axis=(1, 2))
+    assert (kept.sum(axis=-1) == 1).all()
+    assert len(set(kept.argmax(-1).tolist())) == 3
+    assert np.abs(out[~np.broadcast_to(kept[:, None, None], x.shape)]).max() < 0.1
