@@ -13,12 +13,6 @@ Subpackages, from the bottom up (lower ones never import higher ones):
 - `keras_ssl.export`, `keras_ssl.zoo`: SavedModel export and named presets.
 """
 
-import os
-
-# TensorFlow's C++ start-up chatter (CUDA probing, CPU features) buries the
-# command-line output; users who want it set TF_CPP_MIN_LOG_LEVEL themselves.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from keras_ssl import (
     architectures,
     data,
@@ -27,11 +21,11 @@ from keras_ssl import (
     layers,
     losses,
     methods,
-    ops,  # noqa: I001  (import order is the dependency order)
+    ops,
     training,
     zoo,
 )
-from keras_ssl.version import __version__  # noqa: E402
+from keras_ssl.version import __version__
 
 __all__ = [
     "__version__",
