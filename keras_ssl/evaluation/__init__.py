@@ -1,1 +1,58 @@
-"""keras_ssl.evaluation."""
+"""keras_ssl.evaluation: FID, IS, KID, linear probe, kNN and OOD AUROC.
+
+Generative metrics stream images through a feature extractor. The extractor
+protocol: any callable or Keras model mapping float32 images (B, H, W, C) in
+[-1, 1] to features (B, D), or to a dict with "features" (B, D) and "logits"
+(B, K) (logits only for the Inception Score). `inception_extractor()` is
+Keras' InceptionV3; `domain_extractor(train_domain_classifier(...))` is an
+offline alternative trained on the target domain ("FID (domain features)").
+"""
+
+from keras_ssl.evaluation.extractors import (
+    default_cache_dir,
+    domain_extractor,
+    inception_extractor,
+    train_domain_classifier,
+)
+from keras_ssl.evaluation.feature_statistics import FeatureStatistics
+from keras_ssl.evaluation.generative import (
+    compute_statistics,
+    extract_features,
+    fid,
+    inception_score_of,
+    kid,
+)
+from keras_ssl.evaluation.metric_monitor import MetricMonitor
+from keras_ssl.evaluation.metrics import (
+    frechet_distance,
+    inception_score,
+    kernel_inception_distance,
+)
+from keras_ssl.evaluation.ood import auroc, ood_auroc
+from keras_ssl.evaluation.representation import (
+    adaptive_average_pool,
+    knn_accuracy,
+    linear_probe,
+)
+
+__all__ = [
+    "FeatureStatistics",
+    "MetricMonitor",
+    "adaptive_average_pool",
+    "auroc",
+    "compute_statistics",
+    "default_cache_dir",
+    "domain_extractor",
+    "extract_features",
+    "fid",
+    "frechet_distance",
+    "inception_extractor",
+    "inception_score",
+    "inception_score_of",
+    "kernel_inception_distance",
+    "kid",
+    "knn_accuracy",
+    "linear_probe",
+    "ood_auroc",
+    "train_domain_classifier",
+]

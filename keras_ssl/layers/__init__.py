@@ -24,7 +24,7 @@ __all__ = [
     "SpectralNormalization",
 ]
 
-from keras_ssl.layers.generator_block import GeneratorBlock  # noqa: E402
 from keras_ssl.layers.discriminator_block import DiscriminatorBlock  # noqa: E402
+from keras_ssl.layers.generator_block import GeneratorBlock  # noqa: E402
 
 __all__ += ["DiscriminatorBlock", "GeneratorBlock"]

@@ -28,7 +28,7 @@ class DiscriminatorBlock(keras.layers.Layer):
 
     >>> import numpy as np
     >>> block = DiscriminatorBlock(16, optimized=True)
-    >>> block(np.zeros((2, 32, 32, 3), "float32")).shape
+    >>> tuple(block(np.zeros((2, 32, 32, 3), "float32")).shape)
     (2, 16, 16, 16)
     """
 

@@ -72,7 +72,7 @@ class GeneratorBlock(keras.layers.Layer):
 
     >>> import numpy as np
     >>> block = GeneratorBlock(16)
-    >>> block(np.zeros((2, 4, 4, 32), "float32"), training=True).shape
+    >>> tuple(block(np.zeros((2, 4, 4, 32), "float32"), training=True).shape)
     (2, 8, 8, 16)
     """
 

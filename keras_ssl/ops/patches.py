@@ -198,8 +198,9 @@ def project_color(images):
     Example:
 
     >>> import numpy as np
-    >>> float(np.asarray(project_color(np.array([[-1.0, 2.0, -1.0]])))[0, 1])
-    0.0
+    >>> out = np.asarray(project_color(np.array([[0.5, 1.0, -0.2]], "float32")))
+    >>> bool(abs(out @ np.array([-1.0, 2.0, -1.0]))[0] < 1e-6)
+    True
     """
     if images.shape[-1] != 3:
         raise ValueError(

@@ -28,7 +28,9 @@ def test_conditional_block_depends_on_the_label():
     x = random_inputs((2, 4, 4, 4), seed=0)
     block(x, np.array([0, 1]), training=True)
     # Give each class its own scale so the label changes the output.
-    block.norm_1.gamma.assign(np.arange(1, 4, dtype="float32")[:, None] * np.ones((3, 4)))
+    block.norm_1.gamma.assign(
+        np.arange(1, 4, dtype="float32")[:, None] * np.ones((3, 4))
+    )
     same = block(x, np.array([1, 1]), training=False)
     other = block(x, np.array([2, 2]), training=False)
     again = block(x, np.array([1, 1]), training=False)
@@ -59,7 +61,9 @@ def test_round_trip(kwargs, inputs):
         assert_keras_round_trip(GeneratorBlock(4, **kwargs), inputs=x)
         return
     condition = (
-        np.array([0, 2], "int32") if inputs == "labels" else random_inputs((2, 8), seed=1)
+        np.array([0, 2], "int32")
+        if inputs == "labels"
+        else random_inputs((2, 8), seed=1)
     )
     assert_keras_round_trip(GeneratorBlock(4, **kwargs), inputs=[x, condition])
 

@@ -1,0 +1,706 @@
+"""GAN: unconditional adversarial training with `model.fit`.
+
+Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014, with the
+ResNet networks of SN-GAN (Miyato et al., ICLR 2018) as compare_gan trains
+them (Kurach, Lucic et al., "A Large-Scale Study on Regularization and
+Normalization in GANs", ICML 2019).
+
+Objective, with D's logit `D(x)`, G's image `G(z)`, z ~ N(0, I):
+
+    L_D = E_x[f_real(D(x))] + E_z[f_fake(D(G(z)))] (+ lambda * GP for WGAN-GP)
+    L_G = E_z[g(D(G(z)))]
+
+where (f_real, f_fake, g) are the chosen loss's terms (`keras_ssl.losses`):
+non-saturating (softplus(-t), softplus(t), softplus(-t)), hinge (relu(1-t),
+relu(1+t), -t), least-squares or Wasserstein.
+
+One `model.fit` step is one generator update after `n_disc` discriminator
+updates. As in compare_gan, the real batch is split into `n_disc` equal
+sub-batches, one per discriminator update, so each D update sees fresh real
+images; each update draws fresh noise of the sub-batch size, and the G update
+draws noise for one sub-batch. The paper's CIFAR setting (D batch 64, 5 D
+steps) is therefore a dataset batch of 320 with `n_disc=5`. The batch must be
+divisible by `n_disc` (checked on the first batch before training; a smaller
+final batch of an epoch loses its `batch % n_disc` last images).
+"""
+
+import numbers
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_ssl.architectures.dcgan import dcgan_discriminator, dcgan_generator
+from keras_ssl.architectures.resnet_gan import resnet_discriminator, resnet_generator
+from keras_ssl.losses import gan as gan_losses
+from keras_ssl.methods.registry import register_method
+
+# compare_gan's CIFAR-10 configuration (REFERENCES: lr 2e-4, Adam(0.5, 0.999)).
+PAPER_ADAM = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
+ARCHITECTURES = ("resnet", "dcgan")
+
+
+def _check_int(value, name, minimum=1):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or (value < minimum)
+    ):
+        raise ValueError(
+            f"{name} must be an int >= {minimum}. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def _check_weight(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
+        raise ValueError(
+            f"{name} must be a non-negative number. Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def _replicas():
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _cross_entropy(labels, logits):
+    return keras.losses.sparse_categorical_crossentropy(
+        labels, ops.cast(logits, "float32"), from_logits=True
+    )
+
+
+class NonFiniteLossGuard(keras.callbacks.Callback):
+    """Stops `fit` with a `FloatingPointError` naming the loss that went NaN/inf.
+
+    The GAN models add it to `fit` themselves. The logged values are running
+    means over the epoch, so the first non-finite one is the step where a
+    loss became non-finite.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._epoch = 0
+        self._steps_per_epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps_per_epoch = max(self._steps_per_epoch, batch + 1)
+        for name, value in (logs or {}).items():
+            value = float(np.asarray(value))
+            if not np.isfinite(value):
+                step = self._epoch * self._steps_per_epoch + batch + 1
+                self.model.stop_training = True
+                raise FloatingPointError(
+                    f"{type(self.model).__name__}: {name} became {value} at "
+                    f"training step {step} (epoch {self._epoch + 1}, batch "
+                    f"{batch + 1}). Lower the learning rate or check the data."
+                )
+
+
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class GAN(keras.Model):
+    """Unconditional GAN trained with `model.fit` (see the module docstring).
+
+    Args:
+        generator: a `keras.Model` from z (B, z_dim) to images in [-1, 1].
+        discriminator: a `keras.Model` from images to a dict with "logits"
+            (B, 1) (or to the logits tensor itself).
+        loss: "non_saturating" (default, compare_gan CIFAR), "hinge",
+            "least_squares" or "wasserstein".
+        n_disc: discriminator updates per generator update.
+        gp_weight: weight of the WGAN-GP gradient penalty on interpolates of
+            real and fake images; defaults to 10 for "wasserstein", else 0.
+        ema_decay: if set (e.g. 0.999), keep an exponential moving average of
+            G's weights (BigGAN, S3GAN) in `ema_generator`; `generate` uses it.
+        seed: seed of the noise drawn in training.
+
+    Example:
+
+    >>> from keras_ssl.architectures.dcgan import dcgan_generator, dcgan_discriminator
+    >>> gan = GAN(dcgan_generator(16, 8, 4), dcgan_discriminator(16, 4))
+    >>> gan.compile()
+    >>> gan.generate(2, seed=0).shape
+    (2, 16, 16, 3)
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        loss="non_saturating",
+        n_disc=1,
+        gp_weight=None,
+        ema_decay=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, model in (("generator", generator), ("discriminator", discriminator)):
+            if not isinstance(model, keras.Model) or not getattr(model, "inputs", None):
+                raise TypeError(
+                    f"{name} must be a built keras.Model (functional). "
+                    f"Received: {name}={model!r}"
+                )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.gan_loss = gan_losses.check_gan_loss(loss)
+        self.n_disc = _check_int(n_disc, "n_disc")
+        if gp_weight is None:
+            gp_weight = 10.0 if loss == "wasserstein" else 0.0
+        self.gp_weight = _check_weight(gp_weight, "gp_weight")
+        if ema_decay is not None and (
+            isinstance(ema_decay, bool)
+            or not isinstance(ema_decay, numbers.Real)
+            or not 0.0 <= ema_decay < 1.0
+        ):
+            raise ValueError(
+                "ema_decay must be None or in [0, 1). "
+                f"Received: ema_decay={ema_decay!r}"
+            )
+        self.ema_decay = ema_decay
+        self.seed = seed
+        self.z_dim = int(generator.inputs[0].shape[-1])
+        self.image_shape = tuple(int(d) for d in generator.outputs[0].shape[1:])
+        d_shape = tuple(discriminator.inputs[0].shape[1:])
+        if d_shape != self.image_shape:
+            raise ValueError(
+                "The discriminator must take the generator's images. Received: "
+                f"generator output shape {self.image_shape}, discriminator input "
+                f"shape {d_shape}"
+            )
+        self.num_classes = None
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.ema_generator = None
+        if ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
+        self.trackers = {
+            name: keras.metrics.Mean(name=name) for name in self._tracked_names()
+        }
+        self.g_optimizer = None
+        self.d_optimizer = None
+        self.built = True
+
+    # ----------------------------------------------------------------- config
+    @property
+    def conditional_generator(self):
+        return len(self.generator.inputs) > 1
+
+    @property
+    def conditional_discriminator(self):
+        return len(self.discriminator.inputs) > 1
+
+    def _tracked_names(self):
+        names = ["d_loss", "g_loss"]
+        if self.gp_weight > 0:
+            names.append("gradient_penalty")
+        return names
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def batch_multiple(self):
+        """The training batch must be a multiple of this."""
+        return self.n_disc
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "loss": self.gan_loss,
+            "n_disc": self.n_disc,
+            "gp_weight": self.gp_weight,
+            "ema_decay": self.ema_decay,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
+        """Set the two optimizers (default: the paper's Adam(2e-4, 0.5, 0.999)).
+
+        Both are built here on their models' variables, so that compiling
+        inside `strategy.scope()` creates all their slots under the strategy.
+        Other keyword arguments (`jit_compile`, `steps_per_execution`, ...) go
+        to `keras.Model.compile`.
+        """
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(**PAPER_ADAM)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(**PAPER_ADAM)
+        for name, opt in (
+            ("g_optimizer", self.g_optimizer),
+            ("d_optimizer", self.d_optimizer),
+        ):
+            if not isinstance(opt, keras.optimizers.Optimizer):
+                raise TypeError(
+                    f"{name} must be a keras.optimizers.Optimizer. "
+                    f"Received: {name}={opt!r}"
+                )
+        if self.g_optimizer is self.d_optimizer:
+            raise ValueError(
+                "g_optimizer and d_optimizer must be two different optimizer "
+                "objects (each keeps slots for its own model's variables)."
+            )
+        super().compile(optimizer=self.g_optimizer, **kwargs)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def get_compile_config(self):
+        if self.g_optimizer is None:
+            return None
+        return {
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
+            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
+        )
+
+    # ------------------------------------------------------------------ data
+    def _unpack(self, data):
+        images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if isinstance(images, (tuple, list)) and labels is None and len(images) == 2:
+            images, labels = images
+        return images, labels
+
+    requires_labels = False
+    allows_unknown_labels = False
+
+    def _check_labels(self, labels, check_values):
+        """Raise a clear error when labels are missing or out of range."""
+        if not self.requires_labels:
+            return
+        name = type(self).__name__
+        if labels is None:
+            raise ValueError(
+                f"{name} needs class labels: the data must yield (images, "
+                "labels) pairs with int labels. Received: images only"
+            )
+        if not check_values:
+            return
+        values = np.asarray(ops.convert_to_numpy(labels)).reshape(-1)
+        if not np.issubdtype(values.dtype, np.integer):
+            raise TypeError(
+                f"{name} needs integer class labels. Received: labels of dtype "
+                f"{values.dtype}"
+            )
+        low = -1 if self.allows_unknown_labels else 0
+        if values.size and (values.min() < low or values.max() >= self.num_classes):
+            hint = (
+                " -1 marks an image without a label (a folder without class "
+                "sub-folders gives only -1); use S3GAN for partly labelled data "
+                "or cluster_labels to make labels."
+                if low == 0 and values.min() < 0
+                else ""
+            )
+            raise ValueError(
+                f"{name} needs labels in [{low}, {self.num_classes}) "
+                f"(num_classes={self.num_classes}). Received: labels in "
+                f"[{values.min()}, {values.max()}].{hint}"
+            )
+
+    def check_batch(self, images, labels=None):
+        """Validate one training batch (shapes, batch size, labels).
+
+        `fit` calls it on the first batch, so that bad data fails before the
+        first step with an error naming the problem.
+        """
+        shape = tuple(images.shape)
+        if len(shape) != 4 or tuple(shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"{type(self).__name__} expects image batches of shape "
+                f"(B, {', '.join(str(d) for d in self.image_shape)}) (the "
+                f"generator's output). Received: images of shape {shape}"
+            )
+        batch = shape[0]
+        multiple = self.batch_multiple()
+        if batch is not None and batch % multiple:
+            raise ValueError(
+                f"{type(self).__name__} needs a batch size divisible by "
+                f"{multiple} ({self._multiple_reason()}). "
+                f"Received: batch_size={batch}"
+            )
+        self._check_labels(labels, check_values=True)
+
+    def _multiple_reason(self):
+        return f"n_disc={self.n_disc} equal sub-batches"
+
+    def fit(self, x=None, y=None, **kwargs):
+        """`keras.Model.fit`; checks the first batch, adds `NonFiniteLossGuard`."""
+        if self.g_optimizer is None:
+            raise RuntimeError(
+                f"{type(self).__name__} must be compiled before fit: call "
+                "model.compile() (optionally with g_optimizer= and d_optimizer=)."
+            )
+        first = self._first_batch(x, y, kwargs.get("batch_size"))
+        if first is not None:
+            self.check_batch(*first)
+        callbacks = list(kwargs.pop("callbacks", None) or [])
+        if not any(isinstance(c, NonFiniteLossGuard) for c in callbacks):
+            callbacks.append(NonFiniteLossGuard())
+        return super().fit(x, y, callbacks=callbacks, **kwargs)
+
+    def _first_batch(self, x, y, batch_size):
+        if isinstance(x, tf.data.Dataset):
+            element = next(iter(x.take(1)))
+            images, labels = self._unpack(element)
+            return images, labels
+        if isinstance(x, np.ndarray | tf.Tensor):
+            size = batch_size or 32
+            labels = None if y is None else np.asarray(y)[:size]
+            return x[:size], labels
+        return None
+
+    # ------------------------------------------------------------ networks
+    def sample_inputs(self, batch_size):
+        """Noise (and labels, for a conditional G) for `batch_size` fakes."""
+        z = keras.random.normal((batch_size, self.z_dim), seed=self.seed_generator)
+        labels = None
+        if self.num_classes is not None:
+            labels = keras.random.randint(
+                (batch_size,),
+                0,
+                self.num_classes,
+                seed=self.seed_generator,
+                dtype="int32",
+            )
+        return z, labels
+
+    def generate_images(self, z, labels=None, training=False, generator=None):
+        """Images in [-1, 1] from noise (and labels) with `generator` (G)."""
+        generator = generator or self.generator
+        if self.conditional_generator:
+            return generator([z, labels], training=training)
+        return generator(z, training=training)
+
+    def discriminate(self, images, labels=None, training=False):
+        """D's outputs as a dict (with at least "logits")."""
+        if self.conditional_discriminator:
+            if labels is None:
+                labels = ops.zeros((ops.shape(images)[0],), "int32")
+            outputs = self.discriminator(
+                [images, ops.cast(labels, "int32")], training=training
+            )
+        else:
+            outputs = self.discriminator(images, training=training)
+        if not isinstance(outputs, dict):
+            outputs = {"logits": outputs}
+        return outputs
+
+    def call(self, inputs, training=False):
+        """D's real/fake logits for a training batch (images or (images, labels))."""
+        images, labels = self._unpack(inputs)
+        return self.discriminate(images, labels, training=training)["logits"]
+
+    # ---------------------------------------------------------------- losses
+    def discriminator_loss(
+        self,
+        real_images,
+        fake_images,
+        real_labels=None,
+        fake_labels=None,
+        input_gradients=None,
+        training=False,
+    ):
+        """D's loss `L_D` and its terms (a dict), in `keras.ops`.
+
+        Real and fake images go through D in one call (as compare_gan does),
+        so spectral norm's power iteration advances once per update.
+        `input_gradients` are D's input gradients at interpolated images for
+        the gradient penalty (computed by the train step).
+        """
+        images = ops.concatenate([real_images, fake_images], axis=0)
+        labels = self._concat_labels(real_labels, fake_labels)
+        logits = self.discriminate(images, labels, training=training)["logits"]
+        real_logits, fake_logits = ops.split(logits, 2, axis=0)
+        adversarial = gan_losses.discriminator_loss(
+            real_logits, fake_logits, self.gan_loss
+        )
+        terms = {"d_adversarial_loss": adversarial}
+        total = adversarial
+        if input_gradients is not None:
+            penalty = gan_losses.gradient_penalty(input_gradients)
+            terms["gradient_penalty"] = penalty
+            total = total + self.gp_weight * penalty
+        return total, terms
+
+    def generator_loss(self, fake_images, fake_labels=None, training=False):
+        """G's loss `L_G` on generated images and its terms, in `keras.ops`."""
+        logits = self.discriminate(fake_images, fake_labels, training=training)[
+            "logits"
+        ]
+        loss = gan_losses.generator_loss(logits, self.gan_loss)
+        return loss, {"g_adversarial_loss": loss}
+
+    @staticmethod
+    def _concat_labels(*labels):
+        if any(label is None for label in labels):
+            return None
+        return ops.concatenate([ops.cast(label, "int32") for label in labels], axis=0)
+
+    # ------------------------------------------------------------ training
+    def _input_gradients(self, real, fake, labels):
+        """D's gradients w.r.t. interpolated images (WGAN-GP), differentiable."""
+        alpha = keras.random.uniform((ops.shape(real)[0],), seed=self.seed_generator)
+        points = gan_losses.interpolate(real, fake, alpha)
+        with tf.GradientTape() as tape:
+            tape.watch(points)
+            logits = self.discriminate(points, labels, training=True)["logits"]
+            total = ops.sum(logits)
+        return tape.gradient(total, points)
+
+    def _split(self, images, labels):
+        if self.n_disc == 1:
+            return [(images, labels)]
+        size = ops.shape(images)[0] // self.n_disc
+        parts = []
+        for i in range(self.n_disc):
+            part_labels = None if labels is None else labels[i * size : (i + 1) * size]
+            parts.append((images[i * size : (i + 1) * size], part_labels))
+        return parts
+
+    def _apply(self, optimizer, loss, tape, variables):
+        gradients = tape.gradient(loss, variables)
+        optimizer.apply_gradients(zip(gradients, variables))
+
+    def _update_trackers(self, values):
+        for name, value in values.items():
+            if name not in self.trackers:
+                raise KeyError(f"{type(self).__name__} has no tracker for {name!r}")
+            self.trackers[name].update_state(value)
+
+    def discriminator_step(self, real, real_labels=None):
+        """One D update on a real (sub-)batch with fresh fakes; returns the logs."""
+        batch = ops.shape(real)[0]
+        z, fake_labels = self.sample_inputs(batch)
+        fake = ops.stop_gradient(self.generate_images(z, fake_labels, training=True))
+        variables = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            gradients = None
+            if self.gp_weight > 0:
+                gradients = self._input_gradients(real, fake, real_labels)
+            loss, terms = self.discriminator_loss(
+                real, fake, real_labels, fake_labels, gradients, training=True
+            )
+            scaled = loss / _replicas()
+        self._apply(self.d_optimizer, scaled, tape, variables)
+        return {**terms, "d_loss": loss}
+
+    def generator_step(self, batch_size):
+        """One G update on `batch_size` fresh fakes; returns the logs."""
+        z, fake_labels = self.sample_inputs(batch_size)
+        variables = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            fake = self.generate_images(z, fake_labels, training=True)
+            loss, terms = self.generator_loss(fake, fake_labels, training=True)
+            scaled = loss / _replicas()
+        self._apply(self.g_optimizer, scaled, tape, variables)
+        if self.ema_generator is not None:
+            self._update_ema()
+        return {**terms, "g_loss": loss}
+
+    def train_step(self, data):
+        images, labels = self._unpack(data)
+        # Some pipelines lose the static image shape; the rotations need it.
+        images = tf.ensure_shape(
+            ops.cast(images, "float32"), (None,) + self.image_shape
+        )
+        self._check_labels(labels, check_values=False)
+        labels = self.prepare_labels(images, labels)
+        logs = {}
+        for real, real_labels in self._split(images, labels):
+            logs.update(self.discriminator_step(real, real_labels))
+        logs.update(self.generator_step(ops.shape(real)[0]))
+        self._update_trackers({k: v for k, v in logs.items() if k in self.trackers})
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def prepare_labels(self, images, labels):
+        """Labels as the losses use them (S3GAN hides some); int32 or None."""
+        if labels is None or self.num_classes is None:
+            return None
+        return ops.cast(labels, "int32")
+
+    def _update_ema(self):
+        decay = self.ema_decay
+        pairs = list(zip(self.ema_generator.weights, self.generator.weights))
+
+        def update(ema_value, value, trainable):
+            if trainable:
+                return ema_value.assign(decay * ema_value + (1.0 - decay) * value)
+            return ema_value.assign(value)
+
+        def cross_replica(strategy):
+            for ema, var in pairs:
+                strategy.extended.update(
+                    ema.value, update, args=(var.value, var.trainable), group=False
+                )
+
+        context = tf.distribute.get_replica_context()
+        if context is not None and tf.distribute.has_strategy():
+            context.merge_call(cross_replica)
+        else:
+            for ema, var in pairs:
+                update(ema, var.value, var.trainable)
+
+    # ------------------------------------------------------------ sampling
+    def generate(self, n, labels=None, seed=None, batch_size=256):
+        """`n` images as uint8 (n, H, W, C) in [0, 255].
+
+        Uses the EMA generator when there is one, in inference mode (moving
+        batch-norm statistics). The same `seed` gives the same images.
+
+        Args:
+            n: number of images.
+            labels: class ids (n,) for a conditional generator; drawn
+                uniformly (with `seed`) when None.
+            seed: seed of the noise (and labels).
+            batch_size: images generated per forward pass.
+        """
+        n = _check_int(n, "n", minimum=0)
+        rng = np.random.default_rng(seed)
+        z = rng.standard_normal((n, self.z_dim)).astype("float32")
+        if self.conditional_generator:
+            num_classes = self.num_classes
+            if labels is None:
+                labels = rng.integers(0, num_classes, size=n)
+            labels = np.asarray(labels)
+            if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+                raise ValueError(
+                    f"labels must be {n} integer class ids, shape ({n},). "
+                    f"Received: labels of shape {labels.shape} and dtype {labels.dtype}"
+                )
+            if n and (labels.min() < 0 or labels.max() >= num_classes):
+                raise ValueError(
+                    f"labels must be in [0, {num_classes}). Received: labels in "
+                    f"[{labels.min()}, {labels.max()}]"
+                )
+            labels = labels.astype("int32")
+        elif labels is not None:
+            raise ValueError(
+                f"{type(self).__name__}'s generator is unconditional; labels must "
+                f"be None. Received: labels of shape {np.shape(labels)}"
+            )
+        generator = self.ema_generator or self.generator
+        chunks = []
+        for start in range(0, n, batch_size):
+            stop = min(n, start + batch_size)
+            chunk_labels = None if labels is None else labels[start:stop]
+            images = self.generate_images(
+                z[start:stop], chunk_labels, training=False, generator=generator
+            )
+            chunks.append(ops.convert_to_numpy(images))
+        if not chunks:
+            return np.zeros((0,) + self.image_shape, "uint8")
+        images = np.concatenate(chunks, axis=0)
+        return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype("uint8")
+
+
+def _widths(architecture, image_size, width, g_width, d_width):
+    if architecture == "dcgan":
+        default = 64 if width is None else width
+        return g_width or default, d_width or default
+    if image_size == 32:
+        # compare_gan's CIFAR ratio: G 256 / D 128 at width 128.
+        return g_width or (None if width is None else 2 * width), d_width or width
+    return g_width or width, d_width or width
+
+
+def check_architecture(architecture):
+    if architecture not in ARCHITECTURES:
+        raise ValueError(
+            f"architecture must be one of {ARCHITECTURES}. "
+            f"Received: architecture={architecture!r}"
+        )
+    return architecture
+
+
+@register_method("gan")
+def build_gan(
+    image_size=32,
+    channels=3,
+    architecture="resnet",
+    width=None,
+    g_width=None,
+    d_width=None,
+    z_dim=128,
+    loss="non_saturating",
+    n_disc=1,
+    gp_weight=None,
+    ema_decay=None,
+    spectral_norm=True,
+    style="resnet5",
+    attention_resolution="default",
+    seed=None,
+):
+    """An unconditional `GAN` with compare_gan's ResNet (or a DCGAN) networks.
+
+    Args:
+        image_size: 32, 48, 64 or 128 (ResNet); 16, 32, 64 or 128 (DCGAN).
+        channels: image channels (3 RGB, 1 grey).
+        architecture: "resnet" (SN-GAN / compare_gan) or "dcgan".
+        width: network width. ResNet at 32: D = width, G = 2 * width (paper:
+            width 128, i.e. G 256 / D 128); ResNet at 48-128: the unit of the
+            channel multipliers of both; DCGAN: the base width of both.
+            `g_width` / `d_width` set one of them directly.
+        z_dim: latent size.
+        loss, n_disc, gp_weight, ema_decay, seed: see `GAN`.
+        spectral_norm: spectral norm in D.
+        style: "resnet5" or "biggan" channel plan at 48-128.
+        attention_resolution: see `resnet_generator`.
+
+    Example:
+
+    >>> gan = build_gan(32, channels=1, width=8, z_dim=16)
+    >>> gan.compile()
+    >>> gan.generate(3, seed=1).shape
+    (3, 32, 32, 1)
+    """
+    check_architecture(architecture)
+    g_base, d_base = _widths(architecture, image_size, width, g_width, d_width)
+    if architecture == "dcgan":
+        generator = dcgan_generator(image_size, z_dim, g_base, channels)
+        discriminator = dcgan_discriminator(
+            image_size, d_base, channels, spectral_norm=spectral_norm
+        )
+    else:
+        generator = resnet_generator(
+            image_size,
+            z_dim,
+            g_base,
+            channels,
+            style=style,
+            attention_resolution=attention_resolution,
+        )
+        discriminator = resnet_discriminator(
+            image_size,
+            d_base,
+            channels,
+            spectral_norm=spectral_norm,
+            style=style,
+            attention_resolution=attention_resolution,
+        )
+    return GAN(
+        generator,
+        discriminator,
+        loss=loss,
+        n_disc=n_disc,
+        gp_weight=gp_weight,
+        ema_decay=ema_decay,
+        seed=seed,
+        name="gan",
+    )

@@ -1,0 +1,374 @@
+"""Jigsaw puzzles: learning features by solving shuffled 3x3 tile puzzles.
+
+Reference: Noroozi & Favaro, "Unsupervised Learning of Visual Representations
+by Solving Jigsaw Puzzles", ECCV 2016.
+
+Each image is cut into a 3x3 grid of tiles with gaps and random jitter
+(`keras_ssl.ops.jigsaw_tiles`), the tiles are shuffled by a permutation
+p_k drawn uniformly from a fixed set {p_1..p_K} chosen for large Hamming
+distances (`keras_ssl.ops.permutation_set`), every tile is standardised on
+its own, a shared (siamese) encoder f embeds each tile, a shared
+fully-connected layer g maps each embedding, and a classifier h on the
+concatenation predicts k:
+
+    L = -1/B sum_b log softmax(h([g(f(t_{b,p_k(1)})), ..., g(f(t_{b,p_k(9)}))]))_k
+
+Defaults vs the paper: the paper cuts 64-pixel tiles from 85-pixel cells of a
+255-pixel crop and uses AlexNet; here a 32-pixel image gives 10-pixel cells
+and 8-pixel tiles (`gap=1`, `jitter=1`: neighbouring tiles 1 to 3 pixels
+apart), the tile encoder is any `keras.Model` (default: a narrow NIN) and
+the fully-connected sizes are smaller (`tile_units=256`, `hidden_units=512`
+instead of 512 and 4096). The permutation set has 100 permutations (the
+paper's main setting) with a minimum Hamming distance of 6. Images are turned
+grey with probability 0.66 against colour shortcuts, as in the reference
+implementation. Optimizer default: Adam 1e-3 (the paper used SGD 0.01).
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_ssl.architectures.encoders import (
+    build_encoder,
+    check_encoder_input,
+    vector_pooling,
+)
+from keras_ssl.methods.registry import register_method
+from keras_ssl.ops.jigsaw import (
+    jigsaw_tile_size,
+    jigsaw_tiles,
+    normalize_tiles,
+    permutation_set,
+    shuffle_tiles,
+)
+
+
+def _images_of(data, image_shape):
+    if isinstance(data, dict):
+        data = data["images"]
+    elif isinstance(data, list | tuple):
+        data = data[0]
+    # Datasets of undecoded-size images carry no static H, W; tiling needs them.
+    return ops.reshape(data, (-1,) + tuple(image_shape))
+
+
+def _image_size(image_size):
+    if isinstance(image_size, int):
+        image_size = (image_size, image_size)
+    image_size = tuple(image_size)
+    if len(image_size) != 2 or not all(
+        isinstance(v, int) and v > 0 for v in image_size
+    ):
+        raise ValueError(
+            "image_size must be an int or a pair of positive ints. "
+            f"Received: image_size={image_size}"
+        )
+    return image_size
+
+
+def random_grayscale(images, probability, seed=None):
+    """Replace each RGB image by its luminance with the given probability."""
+    if images.shape[-1] != 3 or probability <= 0:
+        return images
+    weights = ops.convert_to_tensor([0.299, 0.587, 0.114], dtype=images.dtype)
+    grey = ops.repeat(ops.sum(images * weights, axis=-1, keepdims=True), 3, -1)
+    draw = keras.random.uniform((ops.shape(images)[0], 1, 1, 1), seed=seed)
+    return ops.where(draw < probability, grey, images)
+
+
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class Jigsaw(keras.Model):
+    """Jigsaw puzzle solving (Noroozi & Favaro 2016) around any tile encoder.
+
+    Args:
+        encoder: a `keras.Model` from tiles (B, s, s, C) in [-1, 1] to a feature
+            map or vector, shared by all tiles; exposed as `.encoder`. `s` is
+            `keras_ssl.ops.jigsaw_tile_size(image_size, grid, gap, jitter)`.
+        image_size: side (or (height, width)) of the input images.
+        grid: tiles per side (3 in the paper).
+        gap: minimum pixels between neighbouring tiles.
+        jitter: maximum random shift of each tile inside its cell.
+        num_permutations: size of the permutation set (the number of
+            classes). The default set of 100 (seed 0) has a minimum pairwise
+            Hamming distance of 6.
+        permutation_seed: seed of `permutation_set`.
+        grayscale_probability: probability that an image is turned grey
+            before tiling (0.66 in the reference code; 0 disables).
+        tile_units: width of the shared per-tile fully-connected layer.
+        hidden_units: width of the layer on the concatenated tiles.
+        seed: seed of the random jitter, permutations and greyscale.
+        **kwargs: `keras.Model` arguments.
+
+    `call(images)` returns (B, num_permutations) logits for deterministic
+    puzzles: centred tiles, image `b` shuffled with permutation
+    `b % num_permutations`, no greyscale. `fit` takes images (labels ignored)
+    and logs `pretext_loss` and `pretext_accuracy` (chance is
+    1 / num_permutations).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_ssl.architectures import nin_encoder
+    >>> model = Jigsaw(nin_encoder((8, 8, 3), 3, width=8), image_size=32,
+    ...                num_permutations=10, tile_units=8, hidden_units=16)
+    >>> model.compile()
+    >>> images = np.random.uniform(-1, 1, (8, 32, 32, 3)).astype("float32")
+    >>> history = model.fit(images, batch_size=4, epochs=1, verbose=0)
+    >>> tuple(model(images[:2]).shape)
+    (2, 10)
+    """
+
+    def __init__(
+        self,
+        encoder,
+        image_size=32,
+        grid=3,
+        gap=1,
+        jitter=1,
+        num_permutations=100,
+        permutation_seed=0,
+        grayscale_probability=0.66,
+        tile_units=256,
+        hidden_units=512,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.image_size = _image_size(image_size)
+        self.grid = grid
+        self.gap = gap
+        self.jitter = jitter
+        self.tile_size = jigsaw_tile_size(self.image_size, grid, gap, jitter)
+        self.num_permutations = num_permutations
+        self.permutation_seed = permutation_seed
+        self.permutations = permutation_set(
+            grid * grid, num_permutations, permutation_seed
+        )
+        if not 0.0 <= grayscale_probability <= 1.0:
+            raise ValueError(
+                "grayscale_probability must be in [0, 1]. "
+                f"Received: grayscale_probability={grayscale_probability}"
+            )
+        self.grayscale_probability = float(grayscale_probability)
+        self.tile_units = tile_units
+        self.hidden_units = hidden_units
+        self.seed = seed
+        self.pooling, self.feature_dim = vector_pooling(encoder)
+        channels = encoder.inputs[0].shape[-1]
+        if channels is None:
+            raise ValueError(
+                "encoder must declare its input channels. Received: encoder "
+                f"input shape={tuple(encoder.inputs[0].shape)}"
+            )
+        self.channels = int(channels)
+        check_encoder_input(encoder, (self.tile_size, self.tile_size, self.channels))
+        self.encoder = encoder
+        num_tiles = grid * grid
+        self.tile_dense = keras.layers.Dense(
+            tile_units, activation="relu", name="tile_dense"
+        )
+        self.tile_dense.build((None, self.feature_dim))
+        self.hidden_dense = keras.layers.Dense(
+            hidden_units, activation="relu", name="hidden_dense"
+        )
+        self.hidden_dense.build((None, num_tiles * tile_units))
+        self.classifier = keras.layers.Dense(num_permutations, name="classifier")
+        self.classifier.build((None, hidden_units))
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.loss_tracker = keras.metrics.Mean(name="pretext_loss")
+        self.accuracy_tracker = keras.metrics.Mean(name="pretext_accuracy")
+        # Every sub-layer is built above; marking the model built lets `save`
+        # and `compile_from_config` see its variables before any call.
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.accuracy_tracker]
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    @property
+    def image_shape(self):
+        return self.image_size + (self.channels,)
+
+    def puzzles(self, images, training=False):
+        """Shuffled, normalised tiles (B, N, s, s, C) and their class (B,).
+
+        With `training`, tiles jitter, classes are uniform at random and
+        images turn grey with `grayscale_probability`; otherwise the puzzles
+        are the deterministic ones of `call`.
+        """
+        batch = ops.shape(images)[0]
+        if training:
+            images = random_grayscale(
+                images, self.grayscale_probability, self.seed_generator
+            )
+            labels = keras.random.randint(
+                (batch,),
+                0,
+                self.num_permutations,
+                dtype="int32",
+                seed=self.seed_generator,
+            )
+        else:
+            labels = ops.arange(batch, dtype="int32") % self.num_permutations
+        tiles = jigsaw_tiles(
+            images,
+            self.grid,
+            self.gap,
+            self.jitter,
+            random=training,
+            seed=self.seed_generator,
+        )
+        table = ops.convert_to_tensor(self.permutations, dtype="int32")
+        tiles = shuffle_tiles(tiles, ops.take(table, labels, axis=0))
+        return normalize_tiles(tiles), labels
+
+    def puzzle_logits(self, tiles, training=False):
+        """Permutation logits (B, K) of shuffled tiles (B, N, s, s, C)."""
+        num_tiles = self.grid * self.grid
+        flat = ops.reshape(tiles, (-1,) + tuple(tiles.shape[2:]))
+        features = self.pooling(self.encoder(flat, training=training))
+        features = self.tile_dense(features)
+        features = ops.reshape(features, (-1, num_tiles * self.tile_units))
+        return self.classifier(self.hidden_dense(features))
+
+    def call(self, inputs, training=False):
+        tiles, _ = self.puzzles(_images_of(inputs, self.image_shape))
+        return self.puzzle_logits(tiles, training=training)
+
+    def pretext_loss(self, logits, labels):
+        """Mean cross-entropy of the permutation logits."""
+        return ops.mean(
+            keras.losses.sparse_categorical_crossentropy(
+                labels, logits, from_logits=True
+            )
+        )
+
+    def pretext_accuracy(self, logits, labels):
+        """Fraction of puzzles whose permutation is predicted correctly."""
+        predicted = ops.cast(ops.argmax(logits, axis=-1), "int32")
+        return ops.mean(ops.cast(ops.equal(predicted, labels), "float32"))
+
+    def compile(self, optimizer=None, **kwargs):
+        """Configure training; `optimizer` defaults to Adam(1e-3)."""
+        if optimizer is None:
+            optimizer = keras.optimizers.Adam(1e-3)
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compile_from_config(self, config):
+        # `compile` is overridden only to supply a default optimizer, so the
+        # saved compile arguments apply unchanged (optimizer state included).
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def _step(self, data, training):
+        images = _images_of(data, self.image_shape)
+        tiles, labels = self.puzzles(images, training=training)
+        logits = self.puzzle_logits(tiles, training=training)
+        return self.pretext_loss(logits, labels), self.pretext_accuracy(logits, labels)
+
+    def train_step(self, data):
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            loss, accuracy = self._step(data, training=True)
+            total = loss
+            if self.losses:
+                total = total + ops.sum(self.losses)
+            scaled = total / replicas
+        variables = self.trainable_variables
+        gradients = tape.gradient(scaled, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        self.loss_tracker.update_state(loss)
+        self.accuracy_tracker.update_state(accuracy)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        loss, accuracy = self._step(data, training=False)
+        self.loss_tracker.update_state(loss)
+        self.accuracy_tracker.update_state(accuracy)
+        return {m.name: m.result() for m in self.metrics}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "encoder": keras.saving.serialize_keras_object(self.encoder),
+                "image_size": list(self.image_size),
+                "grid": self.grid,
+                "gap": self.gap,
+                "jitter": self.jitter,
+                "num_permutations": self.num_permutations,
+                "permutation_seed": self.permutation_seed,
+                "grayscale_probability": self.grayscale_probability,
+                "tile_units": self.tile_units,
+                "hidden_units": self.hidden_units,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        return cls(**config)
+
+
+@register_method("jigsaw")
+def build_jigsaw(
+    image_size=32,
+    channels=3,
+    encoder="nin",
+    encoder_config=None,
+    grid=3,
+    gap=1,
+    jitter=1,
+    num_permutations=100,
+    permutation_seed=0,
+    grayscale_probability=0.66,
+    tile_units=256,
+    hidden_units=512,
+    seed=None,
+):
+    """A Jigsaw model whose tile encoder is built for the tile size.
+
+    `encoder` is a name (`"nin"`, `"alexnet"`, `"resnet18"`, ...; built with
+    `encoder_config` for inputs of any size, so that `.encoder` embeds tiles
+    during training and whole images afterwards) or a `keras.Model` taking
+    (s, s, channels) tiles. The default NIN has 3 blocks of width 64. Other arguments as
+    in `Jigsaw`.
+
+    Example:
+
+    >>> model = build_jigsaw(32, num_permutations=10,
+    ...                      encoder_config={"width": 8, "num_blocks": 3})
+    >>> model.tile_size, tuple(model.encoder.inputs[0].shape)
+    (8, (None, None, None, 3))
+    """
+    size = _image_size(image_size)
+    tile = jigsaw_tile_size(size, grid, gap, jitter)
+    if encoder == "nin" and encoder_config is None:
+        encoder_config = {"width": 64, "num_blocks": 3}
+    # Named encoders are built for any input size, so that the trained
+    # `.encoder` also embeds whole images (linear probes, fine-tuning).
+    shape = (
+        (None, None, channels) if isinstance(encoder, str) else (tile, tile, channels)
+    )
+    encoder = build_encoder(encoder, shape, encoder_config)
+    return Jigsaw(
+        encoder,
+        image_size=size,
+        grid=grid,
+        gap=gap,
+        jitter=jitter,
+        num_permutations=num_permutations,
+        permutation_seed=permutation_seed,
+        grayscale_probability=grayscale_probability,
+        tile_units=tile_units,
+        hidden_units=hidden_units,
+        seed=seed,
+        name="jigsaw",
+    )

@@ -1,0 +1,481 @@
+"""Self-supervised representation learning by rotation feature decoupling.
+
+Reference: Feng, Xu & Tao, "Self-Supervised Representation Learning by
+Rotation Feature Decoupling", CVPR 2019.
+
+Every image x_i is seen in its four rotations rot_r x_i. The pooled encoder
+feature is split into a rotation-related part f_rot and a rotation-irrelevant
+part f_inv (the first and second halves by default); z_r =
+normalize(dense_128(f_inv(rot_r x_i))) and zbar_i = normalize(mean_r z_r).
+
+    L = w_cls L_cls + w_mse L_mse + w_nce L_nce        (weights 1 / 1 / 1)
+    L_cls = mean_i w_i 1/4 sum_r CE(rotation_head(f_rot(rot_r x_i)), r)
+    L_mse = mean_i 1/4 sum_r ||z_r - mean_r z_r||^2
+    L_nce = NCE of zbar_i against memory-bank row i and 4096 bank negatives
+            (t = 0.07, bank momentum 0.5, 128-d; `keras_ssl.losses.nce_loss`)
+
+w_i says how rotation-distinguishable image i is: the paper estimates it
+from a pretrained RotNet with positive-unlabeled learning. Here it is the
+probability a pretrained rotation classifier gives to the correct rotation,
+averaged over the four rotations and normalised to mean 1 over the data
+(`estimate_image_weights`); pass the result as `image_weights`. Without
+weights every image has weight 1 (plain RotNet loss on f_rot).
+
+Dataset format: the memory bank needs each example's index in the dataset.
+Batches are `(images, indices)` or `(images, labels, indices)`: the last
+element is always the int index in [0, num_examples). `indexed_dataset`
+builds such a dataset from arrays, and `add_indices` numbers the examples of
+a dataset in a fixed order. Shuffling must come after numbering so that an
+example keeps its index across epochs.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_ssl.architectures.encoders import build_encoder, vector_pooling
+from keras_ssl.layers.memory_bank import MemoryBank
+from keras_ssl.losses.nce import NCE_KINDS, nce_loss
+from keras_ssl.methods.registry import register_method
+from keras_ssl.ops.rotation import rotate90, rotation_batch
+
+
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class RotationDecoupling(keras.Model):
+    """Rotation feature decoupling (Feng et al. 2019).
+
+    Reference: Feng, Xu & Tao, CVPR 2019. See the module docstring for the
+    objective and the dataset format `(images, indices)` or
+    `(images, labels, indices)`. `call(images)` returns
+    `(rotation_logits, embedding)` of the upright images.
+
+    Args:
+        encoder: a `keras.Model` from images to a feature map or a vector.
+        num_examples: size of the training set (rows of the memory bank).
+        embedding_dim: size of the rotation-irrelevant embedding (128).
+        rotation_fraction: share of the pooled feature given to the rotation
+            head (the rest is the rotation-irrelevant part).
+        temperature: NCE temperature (0.07).
+        num_negatives: memory-bank negatives per example (4096).
+        momentum: memory-bank momentum (0.5).
+        loss_weights: dict with keys "cls", "mse", "nce" (1, 1, 1).
+        nce_kind: "nce" (the paper's binary NCE) or "softmax"; see
+            `keras_ssl.losses.nce_loss`.
+        image_weights: optional array (num_examples,) of per-image rotation
+            weights, e.g. from `estimate_image_weights`; ones if None. Stored
+            in the model's weights.
+        seed: seed of the memory bank and of negative sampling.
+
+    Example:
+
+    >>> import numpy as np
+    >>> encoder = keras.Sequential(
+    ...     [keras.Input((8, 8, 3)), keras.layers.Conv2D(8, 3)]
+    ... )
+    >>> model = RotationDecoupling(encoder, num_examples=20, embedding_dim=4,
+    ...                            num_negatives=16)
+    >>> logits, embedding = model(np.zeros((2, 8, 8, 3), "float32"))
+    >>> tuple(logits.shape), tuple(embedding.shape)
+    ((2, 4), (2, 4))
+    """
+
+    def __init__(
+        self,
+        encoder,
+        num_examples,
+        embedding_dim=128,
+        rotation_fraction=0.5,
+        temperature=0.07,
+        num_negatives=4096,
+        momentum=0.5,
+        loss_weights=None,
+        nce_kind="nce",
+        image_weights=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(num_examples, int) or num_examples < 2:
+            raise ValueError(
+                "num_examples must be an int >= 2 (the training-set size). "
+                f"Received: num_examples={num_examples!r}"
+            )
+        if not 0.0 < float(rotation_fraction) < 1.0:
+            raise ValueError(
+                "rotation_fraction must be in (0, 1). "
+                f"Received: rotation_fraction={rotation_fraction!r}"
+            )
+        if not isinstance(num_negatives, int) or num_negatives < 1:
+            raise ValueError(
+                "num_negatives must be a positive int. "
+                f"Received: num_negatives={num_negatives!r}"
+            )
+        if nce_kind not in NCE_KINDS:
+            raise ValueError(
+                f"nce_kind must be one of {NCE_KINDS}. Received: nce_kind={nce_kind!r}"
+            )
+        weights = {"cls": 1.0, "mse": 1.0, "nce": 1.0}
+        if loss_weights is not None:
+            unknown = set(loss_weights) - set(weights)
+            if unknown:
+                raise ValueError(
+                    "loss_weights keys must be among ('cls', 'mse', 'nce'). "
+                    f"Received: loss_weights={loss_weights!r}"
+                )
+            weights.update({k: float(v) for k, v in loss_weights.items()})
+        self.encoder = encoder
+        self.num_examples = num_examples
+        self.embedding_dim = int(embedding_dim)
+        self.rotation_fraction = float(rotation_fraction)
+        self.temperature = float(temperature)
+        self.num_negatives = num_negatives
+        self.momentum = float(momentum)
+        self.loss_weights = weights
+        self.nce_kind = nce_kind
+        self.seed = seed
+        self.pooling, self.feature_dim = vector_pooling(encoder)
+        self.image_shape = tuple(encoder.inputs[0].shape[1:])
+        if len(self.image_shape) != 3 or self.image_shape[0] != self.image_shape[1]:
+            raise ValueError(
+                "RotationDecoupling needs an encoder of square images (B, H, H, C) "
+                "so that rotated copies stack. "
+                f"Received: encoder input shape={self.image_shape}"
+            )
+        self.rotation_head = keras.layers.Dense(4, name="rotation_head")
+        self.projection = keras.layers.Dense(self.embedding_dim, name="projection")
+        self.rotation_head.build((None, self._split()))
+        self.projection.build((None, self.feature_dim - self._split()))
+        self.memory_bank = MemoryBank(
+            num_examples,
+            self.embedding_dim,
+            momentum=momentum,
+            seed=seed,
+            name="memory_bank",
+        )
+        self.image_weights = self.add_weight(
+            name="image_weights",
+            shape=(num_examples,),
+            initializer="ones",
+            trainable=False,
+        )
+        if image_weights is not None:
+            image_weights = np.asarray(image_weights, "float32")
+            if image_weights.shape != (num_examples,):
+                raise ValueError(
+                    f"image_weights must have shape ({num_examples},). "
+                    f"Received: image_weights.shape={image_weights.shape}"
+                )
+            self.image_weights.assign(image_weights)
+        self.trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in (
+                "loss",
+                "pretext_loss",
+                "pretext_accuracy",
+                "mse_loss",
+                "nce_loss",
+            )
+        }
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def _with_static_shape(self, images):
+        # Datasets of images of undecided size carry no static H, W; the
+        # encoder fixes them, and static shapes keep the tensor ops in-graph.
+        if None not in self.image_shape:
+            images = ops.reshape(images, (-1,) + self.image_shape)
+        return images
+
+    def features(self, images, training=False):
+        """Pooled encoder features (B, D), the representation to evaluate."""
+        x = self.encoder(images, training=training)
+        return self.pooling(x)
+
+    def _split(self):
+        return min(
+            self.feature_dim - 1,
+            max(1, int(round(self.feature_dim * self.rotation_fraction))),
+        )
+
+    def _heads(self, images, training):
+        features = self.features(images, training=training)
+        split = self._split()
+        rotation_logits = self.rotation_head(features[:, :split])
+        embedding = _l2_normalize(self.projection(features[:, split:]))
+        return rotation_logits, embedding
+
+    def call(self, images, training=False):
+        if isinstance(images, (tuple, list)):
+            images = images[0]
+        return self._heads(images, training)
+
+    def pretext_loss(self, rotation_labels, rotation_logits, weights):
+        """Image-weighted 4-way rotation cross-entropy; `weights` is (B,)."""
+        per_example = keras.losses.sparse_categorical_crossentropy(
+            rotation_labels, rotation_logits, from_logits=True
+        )
+        per_image = ops.mean(ops.reshape(per_example, (4, -1)), axis=0)
+        return ops.mean(per_image * weights)
+
+    def mse_loss(self, embeddings):
+        """Spread of the four rotated copies' embeddings around their mean.
+
+        `embeddings` is rotation-major (4B, D), as from `rotation_batch`.
+        """
+        per_rotation = ops.reshape(embeddings, (4, -1, self.embedding_dim))
+        mean = ops.mean(per_rotation, axis=0, keepdims=True)
+        return ops.mean(ops.sum(ops.square(per_rotation - mean), axis=-1))
+
+    def mean_embedding(self, embeddings):
+        """normalize(mean over rotations), (B, D), the instance's feature."""
+        per_rotation = ops.reshape(embeddings, (4, -1, self.embedding_dim))
+        return _l2_normalize(ops.mean(per_rotation, axis=0))
+
+    def nce_loss(self, instance_embeddings, indices):
+        """NCE of instance embeddings (B, D) against the memory bank."""
+        batch = ops.shape(instance_embeddings)[0]
+        positives = ops.stop_gradient(self.memory_bank(indices))
+        negative_indices = self.memory_bank.sample_indices((batch, self.num_negatives))
+        negatives = ops.stop_gradient(self.memory_bank(negative_indices))
+        return ops.mean(
+            nce_loss(
+                instance_embeddings,
+                positives,
+                negatives,
+                temperature=self.temperature,
+                num_examples=self.num_examples,
+                kind=self.nce_kind,
+            )
+        )
+
+    def _unpack(self, data):
+        if not isinstance(data, (tuple, list)) or len(data) < 2:
+            raise ValueError(
+                "RotationDecoupling trains on batches of (images, indices) or "
+                "(images, labels, indices); see `indexed_dataset`. "
+                f"Received: a batch of type {type(data).__name__}"
+            )
+        return self._with_static_shape(data[0]), ops.cast(
+            ops.reshape(data[-1], (-1,)), "int32"
+        )
+
+    def _compute_losses(self, images, indices, training):
+        rotated, rotation_labels = rotation_batch(images)
+        rotation_logits, embeddings = self._heads(rotated, training)
+        weights = ops.take(self.image_weights, indices)
+        instance = self.mean_embedding(embeddings)
+        losses = {
+            "pretext_loss": self.pretext_loss(
+                rotation_labels, rotation_logits, weights
+            ),
+            "mse_loss": self.mse_loss(embeddings),
+            "nce_loss": self.nce_loss(instance, indices),
+        }
+        w = self.loss_weights
+        losses["loss"] = (
+            w["cls"] * losses["pretext_loss"]
+            + w["mse"] * losses["mse_loss"]
+            + w["nce"] * losses["nce_loss"]
+        )
+        accuracy = ops.mean(
+            ops.cast(
+                ops.equal(
+                    ops.cast(ops.argmax(rotation_logits, axis=-1), "int32"),
+                    rotation_labels,
+                ),
+                "float32",
+            )
+        )
+        return losses, accuracy, instance
+
+    def train_step(self, data):
+        images, indices = self._unpack(data)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            losses, accuracy, instance = self._compute_losses(
+                images, indices, training=True
+            )
+            scaled = losses["loss"] / replicas
+        variables = self.trainable_variables
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        self.memory_bank.update(ops.stop_gradient(instance), indices)
+        return self._record(losses, accuracy)
+
+    def test_step(self, data):
+        images, indices = self._unpack(data)
+        losses, accuracy, _ = self._compute_losses(images, indices, training=False)
+        return self._record(losses, accuracy)
+
+    def _record(self, losses, accuracy):
+        for name, value in losses.items():
+            self.trackers[name].update_state(value)
+        self.trackers["pretext_accuracy"].update_state(accuracy)
+        return {m.name: m.result() for m in self.metrics}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "encoder": keras.saving.serialize_keras_object(self.encoder),
+                "num_examples": self.num_examples,
+                "embedding_dim": self.embedding_dim,
+                "rotation_fraction": self.rotation_fraction,
+                "temperature": self.temperature,
+                "num_negatives": self.num_negatives,
+                "momentum": self.momentum,
+                "loss_weights": dict(self.loss_weights),
+                "nce_kind": self.nce_kind,
+                # The weights themselves are saved with the model's variables.
+                "image_weights": None,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
+        return cls(**config)
+
+
+def _l2_normalize(x):
+    return x / ops.sqrt(ops.maximum(ops.sum(x * x, axis=-1, keepdims=True), 1e-12))
+
+
+def estimate_image_weights(rotation_logits_fn, images, batch_size=256):
+    """Per-image rotation weights from a pretrained rotation classifier.
+
+    Weight of an image = probability the classifier gives to the correct
+    rotation, averaged over the four rotations, normalised to mean 1. A
+    simplification of the paper's positive-unlabeled estimate: images whose
+    rotation is ambiguous (round objects, textures) get small weights.
+
+    Args:
+        rotation_logits_fn: a trained `RotNet` (its `rotation_logits` is
+            used), or any callable from images (B, H, W, C) in [-1, 1] to
+            rotation logits (B, 4).
+        images: array (N, H, W, C) in [-1, 1], in dataset-index order.
+        batch_size: images per call.
+
+    Returns:
+        float32 array (N,) with mean 1.
+    """
+    if hasattr(rotation_logits_fn, "rotation_logits"):
+        rotation_logits_fn = rotation_logits_fn.rotation_logits
+    if not callable(rotation_logits_fn):
+        raise TypeError(
+            "rotation_logits_fn must be a RotNet or a callable returning (B, 4) "
+            f"logits. Received: {type(rotation_logits_fn).__name__}"
+        )
+    images = np.asarray(images, "float32")
+    if images.ndim != 4:
+        raise ValueError(
+            f"images must be (N, H, W, C). Received: images.shape={images.shape}"
+        )
+    scores = []
+    for start in range(0, len(images), batch_size):
+        chunk = images[start : start + batch_size]
+        probability = np.zeros(len(chunk), "float64")
+        for k in range(4):
+            logits = np.asarray(rotation_logits_fn(rotate90(chunk, k)))
+            shifted = logits - logits.max(axis=-1, keepdims=True)
+            softmax = np.exp(shifted) / np.exp(shifted).sum(-1, keepdims=True)
+            probability += softmax[:, k] / 4
+        scores.append(probability)
+    scores = np.concatenate(scores)
+    return (scores / max(scores.mean(), 1e-12)).astype("float32")
+
+
+def indexed_dataset(
+    images, labels=None, batch_size=64, shuffle=True, seed=None, drop_remainder=False
+):
+    """A `tf.data.Dataset` of `(images, indices)` (or `(images, labels, indices)`).
+
+    Index i is row i of `images`, fixed across epochs; batches are shuffled
+    each epoch when `shuffle`.
+    """
+    images = np.asarray(images, "float32")
+    indices = np.arange(len(images), dtype="int32")
+    parts = (
+        (images, indices)
+        if labels is None
+        else (images, np.asarray(labels, "int32"), indices)
+    )
+    dataset = tf.data.Dataset.from_tensor_slices(parts)
+    if shuffle:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(
+        tf.data.AUTOTUNE
+    )
+
+
+def add_indices(dataset, batch_size=None):
+    """Number the examples of a batched dataset of images or (images, labels).
+
+    The dataset must yield its examples in the same order every epoch (load
+    it with `shuffle=False`); shuffle the result afterwards if needed. The
+    result yields `(images, indices)` or `(images, labels, indices)` in
+    batches of `batch_size` (by default the input's static batch size).
+    """
+    spec = dataset.element_spec
+    first = spec[0] if isinstance(spec, tuple) else spec
+    if batch_size is None:
+        batch_size = first.shape[0]
+        if batch_size is None:
+            raise ValueError(
+                "add_indices needs batch_size when the dataset's batch "
+                f"dimension is not static. Received: element_spec={spec}"
+            )
+    examples = dataset.unbatch().enumerate()
+
+    def _attach(index, example):
+        index = tf.cast(index, tf.int32)
+        if isinstance(example, tuple):
+            return (*example, index)
+        return example, index
+
+    return examples.map(_attach).batch(batch_size)
+
+
+@register_method("rotation_decoupling")
+def build_rotation_decoupling(
+    image_size=32,
+    channels=3,
+    num_examples=50000,
+    encoder="nin",
+    encoder_config=None,
+    embedding_dim=128,
+    num_negatives=4096,
+    temperature=0.07,
+    image_weights=None,
+    seed=None,
+):
+    """RotationDecoupling with the NIN encoder (or `encoder`), Adam 1e-3.
+
+    Args:
+        image_size: side of the square input images.
+        channels: image channels.
+        num_examples: training-set size (memory-bank rows).
+        encoder: an encoder name (`"nin"`, `"alexnet"`, `"resnet18"`, ...) or
+            a `keras.Model`; see `keras_ssl.architectures.build_encoder`.
+        encoder_config: keyword arguments of the named encoder's builder,
+            e.g. `{"width": 64, "num_blocks": 4}` for NIN.
+        embedding_dim, num_negatives, temperature, image_weights, seed: see
+            `RotationDecoupling`.
+    """
+    encoder = build_encoder(encoder, (image_size, image_size, channels), encoder_config)
+    model = RotationDecoupling(
+        encoder,
+        num_examples=num_examples,
+        embedding_dim=embedding_dim,
+        num_negatives=num_negatives,
+        temperature=temperature,
+        image_weights=image_weights,
+        seed=seed,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model

@@ -1,0 +1,75 @@
+"""Stop training at the first NaN or Inf loss, with an error that says where."""
+
+import numpy as np
+
+from keras_ssl.training.callbacks.step_counter import StepCounter
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when a logged loss or metric becomes NaN or Inf."""
+
+    def __init__(self, name, value, step, checkpoint_dir=None):
+        self.name = name
+        self.value = value
+        self.step = step
+        self.checkpoint_dir = checkpoint_dir
+        message = f"Loss {name!r} became {value} at step {step}; training stopped."
+        if checkpoint_dir:
+            message += (
+                f" The last good checkpoint in {checkpoint_dir} is unchanged; "
+                "lower the learning rate or fix the data, then run again to "
+                "resume from it."
+            )
+        super().__init__(message)
+
+
+class NaNGuard(StepCounter):
+    """Raise `NonFiniteLossError` as soon as a logged value is NaN or Inf.
+
+    Keras' `TerminateOnNaN` stops quietly and the run looks finished; a GAN
+    that diverges should fail loudly instead. Place `NaNGuard` before the
+    checkpoint callback in the callback list: the error is raised before
+    the diverged state can be checkpointed (the checkpoint writer also
+    refuses non-finite variables), so the last good checkpoint stays intact.
+
+    Args:
+        monitor: names of the logs to check; `None` checks every numeric log.
+        initial_step: the global step at which this `fit` call starts.
+        checkpoint_dir: where checkpoints are written, named in the error.
+
+    Example:
+
+    >>> guard = NaNGuard()
+    >>> guard.on_epoch_begin(0)
+    >>> guard.on_train_batch_end(0, {"d_loss": 0.7})
+    >>> guard.step
+    1
+    """
+
+    def __init__(self, monitor=None, initial_step=0, checkpoint_dir=None):
+        super().__init__(initial_step=initial_step)
+        if isinstance(monitor, str):
+            monitor = [monitor]
+        self.monitor = None if monitor is None else list(monitor)
+        self.checkpoint_dir = checkpoint_dir
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(batch, logs)
+        self._check(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check(logs)
+
+    def _check(self, logs):
+        for name, value in (logs or {}).items():
+            if self.monitor is not None and name not in self.monitor:
+                continue
+            try:
+                array = np.asarray(value, dtype="float64")
+            except (TypeError, ValueError):
+                continue
+            if not np.all(np.isfinite(array)):
+                bad = array[~np.isfinite(array)].flat[0]
+                raise NonFiniteLossError(
+                    name, float(bad), self.step, self.checkpoint_dir
+                )

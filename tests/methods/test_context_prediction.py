@@ -1,0 +1,112 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_ssl import data
+from keras_ssl.architectures import nin_encoder
+from keras_ssl.methods import ContextPrediction, build_context_prediction, build_method
+from keras_ssl.ops import NEIGHBOUR_OFFSETS
+from tests.helpers import assert_keras_round_trip, cifar10_path
+
+
+def _cifar(limit, batch_size, seed=0, labeled=True):
+    return data.load(
+        cifar10_path("test"),
+        split="test",
+        image_size=32,
+        batch_size=batch_size,
+        limit=limit,
+        seed=seed,
+        shuffle=True,
+        repeat=True,
+        labeled=labeled,
+    )
+
+
+def _small(**kwargs):
+    config = dict(
+        encoder_config={"width": 8, "num_blocks": 3},
+        patch_units=16,
+        hidden_units=32,
+        seed=0,
+    )
+    config.update(kwargs)
+    return build_context_prediction(32, **config)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    keras.utils.set_random_seed(0)
+    model = _small(chromatic="drop")
+    model.compile()
+    # Unlabeled images: the dataset yields image batches only.
+    dataset = _cifar(64, 8, labeled=False)
+    history = model.fit(dataset, steps_per_epoch=4, epochs=1, verbose=0)
+    return model, history
+
+
+def test_fit_on_real_images_logs_finite_metrics(trained):
+    _, history = trained
+    assert np.isfinite(history.history["pretext_loss"][-1])
+    assert 0.0 <= history.history["pretext_accuracy"][-1] <= 1.0
+
+
+def test_pairs_carry_their_relative_position(trained):
+    model, _ = trained
+    model = _small(chromatic=None)
+    rows, cols = np.meshgrid(np.arange(32), np.arange(32), indexing="ij")
+    image = np.stack([rows, cols, rows * 0], -1).astype("float32")
+    images = np.repeat(image[None], 32, 0)
+    centre, neighbour, positions = model.pairs(images, training=True)
+    centre, neighbour, positions = map(np.asarray, (centre, neighbour, positions))
+    offsets = np.array(NEIGHBOUR_OFFSETS)[positions]
+    pitch = model.patch_size + model.gap + model.jitter
+    step = (neighbour[:, 0, 0, :2] - centre[:, 0, 0, :2]) / pitch
+    np.testing.assert_array_equal(np.round(step), offsets)
+
+
+def test_dropping_keeps_one_channel_per_patch(trained):
+    model, _ = trained
+    images = np.random.default_rng().uniform(-1, 1, (16, 32, 32, 3)).astype("float32")
+    centre, _, _ = model.pairs(images, training=True)
+    spread = np.asarray(centre).std(axis=(1, 2))
+    assert ((spread > 0.1).sum(axis=-1) == 1).all()
+
+
+def test_round_trip(trained, tmp_path):
+    model, _ = trained
+    images = np.random.default_rng().uniform(-1, 1, (8, 32, 32, 3)).astype("float32")
+    restored = assert_keras_round_trip(model, inputs=images, tmp_path=tmp_path)
+    assert isinstance(restored, ContextPrediction) and restored.chromatic == "drop"
+
+
+def test_registered_and_build_time_errors():
+    model = build_method(
+        "context_prediction",
+        image_size=32,
+        channels=1,
+        encoder_config={"width": 4, "num_blocks": 3},
+        patch_units=4,
+        hidden_units=4,
+    )
+    assert model.chromatic is None and model.encoder.inputs[0].shape[-1] == 1
+    with pytest.raises(ValueError, match="too small for the context-prediction"):
+        build_context_prediction(32, patch_size=10, gap=2, jitter=1)
+    with pytest.raises(ValueError, match="chromatic must be one of"):
+        _small(chromatic="blur")
+    with pytest.raises(ValueError, match=r"must take inputs of shape \(8, 8, 3\)"):
+        ContextPrediction(nin_encoder((16, 16, 3), 3, width=4), image_size=32)
+
+
+@pytest.mark.slow
+def test_pretext_accuracy_rises_well_above_chance():
+    keras.utils.set_random_seed(1)
+    model = _small(
+        encoder_config={"width": 32, "num_blocks": 3}, patch_units=64, hidden_units=128
+    )
+    model.compile()
+    history = model.fit(_cifar(2048, 64), steps_per_epoch=100, epochs=5, verbose=0)
+    accuracy = history.history["pretext_accuracy"]
+    print("context_prediction pretext accuracy per epoch:", accuracy)
+    # Chance is 1/8; 8-pixel patches of 32-pixel images make the task hard.
+    assert accuracy[-1] > 0.18 and accuracy[-1] > accuracy[0], accuracy

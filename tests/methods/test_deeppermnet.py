@@ -1,0 +1,120 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_ssl import data
+from keras_ssl.methods import DeepPermNet, build_deeppermnet, build_method
+from keras_ssl.ops import hungarian_match, permutation_matrix
+from tests.helpers import assert_keras_round_trip, cifar10_path
+
+
+def _cifar(limit, batch_size, seed=0):
+    return data.load(
+        cifar10_path("test"),
+        split="test",
+        image_size=32,
+        batch_size=batch_size,
+        limit=limit,
+        seed=seed,
+        shuffle=True,
+        repeat=True,
+    )
+
+
+def _small(**kwargs):
+    config = dict(
+        encoder_config={"width": 8, "num_blocks": 3},
+        tile_units=16,
+        hidden_units=32,
+        seed=0,
+    )
+    config.update(kwargs)
+    return build_deeppermnet(32, **config)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    keras.utils.set_random_seed(0)
+    model = _small()
+    model.compile()
+    history = model.fit(_cifar(64, 8), steps_per_epoch=4, epochs=1, verbose=0)
+    return model, history
+
+
+def test_fit_on_real_images_logs_finite_metrics(trained):
+    _, history = trained
+    assert np.isfinite(history.history["pretext_loss"][-1])
+    for name in ("pretext_accuracy", "permutation_accuracy"):
+        assert 0.0 <= history.history[name][-1] <= 1.0
+
+
+def test_outputs_are_doubly_stochastic_and_loss_is_row_cross_entropy(trained):
+    model, _ = trained
+    images = np.random.default_rng().uniform(-1, 1, (5, 32, 32, 3)).astype("float32")
+    soft = np.asarray(model(images))
+    assert soft.shape == (5, 9, 9)
+    np.testing.assert_allclose(soft.sum(axis=1), 1, atol=1e-3)
+    np.testing.assert_allclose(soft.sum(axis=2), 1, atol=1e-3)
+    perms = np.argsort(np.random.default_rng(1).random((5, 9)), axis=1)
+    target = np.asarray(permutation_matrix(perms))
+    expected = -np.mean(np.sum(target * np.log(soft), axis=-1))
+    np.testing.assert_allclose(
+        float(model.pretext_loss(soft, perms)), expected, rtol=1e-4
+    )
+    # A perfect prediction has zero loss and full accuracy.
+    assert float(model.pretext_loss(target, perms)) == pytest.approx(0, abs=1e-6)
+    tile, whole = model.pretext_accuracy(target, perms)
+    assert float(tile) == 1.0 and float(whole) == 1.0
+
+
+def test_evaluate_permutations_uses_the_hungarian_decoding(trained):
+    model, _ = trained
+    images = np.random.default_rng().uniform(-1, 1, (6, 32, 32, 3)).astype("float32")
+    result = model.evaluate_permutations(images, seed=3)
+    truth = np.argsort(np.random.default_rng(3).random((6, 9)), axis=1)
+    tiles, _ = model.puzzles(images, permutations=truth)
+    _, predicted = hungarian_match(np.asarray(model.soft_permutations(tiles)), True)
+    assert result["tile_accuracy"] == pytest.approx((predicted == truth).mean())
+    assert result["permutation_accuracy"] == pytest.approx(
+        (predicted == truth).all(axis=1).mean()
+    )
+
+
+def test_round_trip(trained, tmp_path):
+    model, _ = trained
+    images = np.random.default_rng().uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
+    restored = assert_keras_round_trip(model, inputs=images, tmp_path=tmp_path)
+    assert isinstance(restored, DeepPermNet)
+    assert restored.sinkhorn.n_iters == model.sinkhorn.n_iters
+
+
+def test_registered_and_build_time_errors():
+    model = build_method(
+        "deeppermnet",
+        image_size=24,
+        grid=2,
+        gap=0,
+        jitter=0,
+        encoder_config={"width": 4, "num_blocks": 3},
+        tile_units=4,
+        hidden_units=4,
+    )
+    assert isinstance(model, DeepPermNet) and model.num_tiles == 4
+    with pytest.raises(ValueError, match="too small for a 3x3 tile grid"):
+        build_deeppermnet(6, gap=1, jitter=1)
+    with pytest.raises(ValueError, match="grid must be at least 2"):
+        _small(grid=1)
+
+
+@pytest.mark.slow
+def test_tile_accuracy_rises_well_above_chance():
+    keras.utils.set_random_seed(1)
+    model = _small(
+        encoder_config={"width": 32, "num_blocks": 3}, tile_units=64, hidden_units=256
+    )
+    model.compile()
+    model.fit(_cifar(2048, 32), steps_per_epoch=100, epochs=5, verbose=0)
+    result = model.evaluate_permutations(_cifar(256, 64, seed=11), steps=4)
+    # Chance is 1/9 per tile and 1/9! per puzzle.
+    print("deeppermnet Hungarian accuracies:", result)
+    assert result["tile_accuracy"] > 0.25, result

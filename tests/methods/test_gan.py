@@ -1,0 +1,146 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_ssl.data import load
+from keras_ssl.methods import GAN, build_gan, build_method
+from tests.helpers import cifar10_path
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load("digits", image_size=32, batch_size=16, limit=64, seed=0)
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    gan = build_gan(32, channels=1, width=4, z_dim=8, n_disc=2, ema_decay=0.5, seed=0)
+    gan.compile()
+    history = gan.fit(digits, epochs=3, verbose=0)
+    return gan, history
+
+
+def test_trains_on_real_images_with_finite_losses(trained):
+    _, history = trained
+    for name in ("d_loss", "g_loss"):
+        assert np.all(np.isfinite(history.history[name])), name
+
+
+def test_n_disc_discriminator_updates_per_generator_update(trained):
+    gan, _ = trained
+    steps = 3 * 4  # 3 epochs of 64 / 16 batches
+    assert int(gan.g_optimizer.iterations.numpy()) == steps
+    assert int(gan.d_optimizer.iterations.numpy()) == 2 * steps
+
+
+def test_each_player_lowers_its_own_loss(digits):
+    # With the other player frozen, repeated updates must lower a player's loss.
+    gan = build_gan(32, channels=1, width=4, z_dim=8, seed=0)
+    gan.compile()
+    images, _ = next(iter(digits))
+    d_losses = [float(gan.discriminator_step(images)["d_loss"]) for _ in range(8)]
+    assert np.mean(d_losses[-3:]) < d_losses[0]
+    g_losses = [float(gan.generator_step(16)["g_loss"]) for _ in range(8)]
+    assert np.mean(g_losses[-3:]) < g_losses[0]
+
+
+def _snapshot(model):
+    return [np.array(v.numpy()) for v in model.trainable_variables]
+
+
+def _changed(before, model):
+    return [
+        not np.allclose(b, np.asarray(v))
+        for b, v in zip(before, model.trainable_variables)
+    ]
+
+
+def test_each_update_changes_only_its_own_model(digits):
+    gan = build_gan(32, channels=1, width=4, z_dim=8, seed=0)
+    gan.compile()
+    images, _ = next(iter(digits))
+    g_before, d_before = _snapshot(gan.generator), _snapshot(gan.discriminator)
+    gan.discriminator_step(images)
+    assert not any(_changed(g_before, gan.generator))
+    assert all(_changed(d_before, gan.discriminator))
+    g_before, d_before = _snapshot(gan.generator), _snapshot(gan.discriminator)
+    gan.generator_step(16)
+    # Biases of convolutions followed by batch norm get no gradient, so "most".
+    assert np.mean(_changed(g_before, gan.generator)) > 0.5
+    assert not any(_changed(d_before, gan.discriminator))
+
+
+def test_generate_is_uint8_and_deterministic_for_a_seed(trained):
+    gan, _ = trained
+    images = gan.generate(5, seed=3)
+    assert images.dtype == np.uint8 and images.shape == (5, 32, 32, 1)
+    np.testing.assert_array_equal(images, gan.generate(5, seed=3))
+    assert not np.array_equal(images, gan.generate(5, seed=4))
+
+
+def test_ema_generator_averages_the_generator(trained):
+    gan, _ = trained
+    pairs = [
+        (np.asarray(e), np.asarray(w), w.trainable)
+        for e, w in zip(gan.ema_generator.weights, gan.generator.weights)
+    ]
+    # Trainable weights are averaged (so they lag behind), statistics copied.
+    assert any(not np.allclose(e, w) for e, w, trainable in pairs if trainable)
+    assert all(np.allclose(e, w) for e, w, trainable in pairs if not trainable)
+
+
+def test_keras_round_trip(trained, tmp_path):
+    gan, _ = trained
+    path = tmp_path / "gan.keras"
+    gan.save(path)
+    restored = keras.saving.load_model(path)
+    assert isinstance(restored, GAN)
+    assert restored.get_config()["n_disc"] == 2
+    np.testing.assert_array_equal(restored.generate(4, seed=0), gan.generate(4, seed=0))
+
+
+def test_wasserstein_gradient_penalty_on_cifar():
+    data = load(cifar10_path("test"), split="test", batch_size=8, limit=16, seed=0)
+    gan = build_method(
+        "gan",
+        image_size=32,
+        channels=3,
+        architecture="dcgan",
+        width=4,
+        z_dim=8,
+        loss="wasserstein",
+        seed=0,
+    )
+    gan.compile()
+    history = gan.fit(data, epochs=1, verbose=0)
+    assert np.isfinite(history.history["gradient_penalty"][-1])
+    assert history.history["gradient_penalty"][-1] > 0
+
+
+def test_nan_loss_stops_training_naming_the_loss_and_step():
+    gan = build_gan(16, channels=1, architecture="dcgan", width=2, z_dim=4, seed=0)
+    gan.compile()
+    images = np.full((8, 16, 16, 1), np.nan, "float32")
+    data = tf.data.Dataset.from_tensor_slices(images).batch(4)
+    with pytest.raises(
+        FloatingPointError, match=r"d_loss became nan at training step 1"
+    ):
+        gan.fit(data, epochs=1, verbose=0)
+
+
+def test_bad_input_is_a_clear_error_before_training(digits):
+    with pytest.raises(ValueError, match="Received: image_size=40"):
+        build_gan(40)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        build_gan(32, width=4, loss="l2")
+    with pytest.raises(ValueError, match="architecture must be one of"):
+        build_gan(32, architecture="vit")
+    gan = build_gan(32, channels=1, width=4, z_dim=8, n_disc=3)
+    gan.compile()
+    with pytest.raises(ValueError, match="divisible by 3.*Received: batch_size=16"):
+        gan.fit(digits, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="expects image batches of shape"):
+        gan.fit(np.zeros((6, 16, 16, 1), "float32"), batch_size=3, verbose=0)
+    with pytest.raises(ValueError, match="unconditional; labels must be None"):
+        gan.generate(2, labels=[0, 1])

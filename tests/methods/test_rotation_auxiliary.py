@@ -1,0 +1,148 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_ssl.architectures.nin import nin_encoder
+from keras_ssl.data import load, load_arrays
+from keras_ssl.methods import build_method
+from keras_ssl.methods.rotation_auxiliary import RotationAuxiliary
+from keras_ssl.ops import rotate90
+from tests.helpers import assert_keras_round_trip, cifar10_path
+
+
+def _small_encoder(size=32):
+    return nin_encoder((size, size, 3), num_blocks=3, width=16)
+
+
+def _auroc(scores_in, scores_out):
+    scores_in, scores_out = np.asarray(scores_in), np.asarray(scores_out)
+    greater = (scores_out[:, None] > scores_in[None]).mean()
+    ties = (scores_out[:, None] == scores_in[None]).mean()
+    return greater + 0.5 * ties
+
+
+def test_ood_score_is_kl_to_uniform_plus_mean_rotation_loss():
+    rng = np.random.default_rng()
+    model = RotationAuxiliary(_small_encoder(16), num_classes=5)
+    images = rng.uniform(-1, 1, size=(3, 16, 16, 3)).astype("float32")
+    logits = np.asarray(model(images))
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    kl = -np.log(5) - log_p.mean(-1)
+    rotation = np.zeros(3)
+    for k in range(4):
+        rot_logits = np.asarray(
+            model.rotation_head(model.features(rotate90(images, k)))
+        )
+        log_q = rot_logits - np.log(np.exp(rot_logits).sum(-1, keepdims=True))
+        rotation += -log_q[:, k] / 4
+    np.testing.assert_allclose(
+        np.asarray(model.ood_score(images, use_rotation=False)), kl, atol=1e-4
+    )
+    np.testing.assert_allclose(
+        np.asarray(model.ood_score(images)), kl + rotation, atol=1e-4
+    )
+    assert np.all(kl >= -1e-6)
+
+
+def test_total_loss_weights_the_rotation_term():
+    rng = np.random.default_rng()
+    model = RotationAuxiliary(_small_encoder(16), num_classes=3, rotation_weight=2.0)
+    labels = np.array([0, 2])
+    logits = rng.normal(size=(2, 3)).astype("float32")
+    rot_labels = np.array([0, 1, 2, 3])
+    rot_logits = rng.normal(size=(4, 4)).astype("float32")
+    expected = float(model.classification_loss(labels, logits)) + 2.0 * float(
+        model.pretext_loss(rot_labels, rot_logits)
+    )
+    actual = float(model.total_loss(labels, logits, rot_labels, rot_logits))
+    assert actual == pytest.approx(expected, rel=1e-5)
+
+
+def test_trains_on_real_images_and_round_trips(tmp_path):
+    data = load(
+        cifar10_path("test"),
+        split="test",
+        image_size=32,
+        limit=48,
+        batch_size=16,
+        shuffle=True,
+        seed=0,
+    )
+    model = build_method(
+        "rotation_auxiliary",
+        image_size=32,
+        channels=3,
+        num_classes=10,
+        encoder=_small_encoder(),
+    )
+    history = model.fit(data, epochs=1, verbose=0)
+    for name in ("loss", "classification_loss", "pretext_loss", "pretext_accuracy"):
+        assert np.isfinite(history.history[name]).all(), name
+    images = next(iter(data))[0].numpy()
+    assert_keras_round_trip(model, inputs=images, tmp_path=tmp_path, atol=1e-5)
+
+
+def test_unlabeled_batches_and_bad_arguments_are_clear_errors():
+    model = RotationAuxiliary(_small_encoder(16), num_classes=10)
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match="labels"):
+        model.train_step(np.zeros((2, 16, 16, 3), "float32"))
+    with pytest.raises(ValueError, match="num_classes"):
+        RotationAuxiliary(_small_encoder(16), num_classes=1)
+    with pytest.raises(ValueError, match="rotation_weight"):
+        RotationAuxiliary(_small_encoder(16), num_classes=3, rotation_weight=-1)
+    flat = keras.Sequential([keras.Input((4, 4, 3, 2)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="pooled"):
+        RotationAuxiliary(flat, num_classes=3)
+
+
+@pytest.mark.slow
+def test_learns_rotation_and_flags_noise_as_out_of_distribution():
+    data = load(
+        cifar10_path("test"),
+        split="test",
+        image_size=32,
+        limit=1024,
+        batch_size=32,
+        shuffle=True,
+        seed=0,
+    )
+    model = build_method(
+        "rotation_auxiliary",
+        image_size=32,
+        channels=3,
+        num_classes=10,
+        encoder=_small_encoder(),
+    )
+    history = model.fit(data, epochs=8, verbose=0)
+    assert history.history["pretext_accuracy"][-1] > 0.35
+    assert history.history["classification_accuracy"][-1] > 0.15
+    inside, _ = load_arrays(
+        cifar10_path("test"), split="test", image_size=32, limit=256, seed=7
+    )
+    noise = np.clip(np.random.default_rng(0).normal(0, 0.5, inside.shape), -1, 1)
+    auroc = _auroc(model.ood_score(inside), model.ood_score(noise.astype("float32")))
+    assert auroc > 0.6
+
+
+def test_zero_weight_baseline_trains_classifier_only():
+    images, labels = load_arrays(
+        cifar10_path("test"), split="test", image_size=32, limit=16, seed=0
+    )
+    model = build_method(
+        "rotation_auxiliary",
+        image_size=32,
+        channels=3,
+        num_classes=10,
+        encoder=_small_encoder(),
+        rotation_weight=0.0,
+    )
+    model(images[:2])
+    rotation_kernel = np.asarray(model.rotation_head.kernel).copy()
+    classifier_kernel = np.asarray(model.classifier.kernel).copy()
+    history = model.fit(images, labels, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["classification_loss"]).all()
+    np.testing.assert_array_equal(
+        np.asarray(model.rotation_head.kernel), rotation_kernel
+    )
+    assert not np.allclose(np.asarray(model.classifier.kernel), classifier_kernel)

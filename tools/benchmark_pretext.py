@@ -1,0 +1,527 @@
+"""Benchmark of the pretext-task methods on the shared CIFAR-10 copy.
+
+Every method trains the same small encoder (a narrow NIN) on the same CIFAR-10
+training subset for the same CPU-time budget (process CPU seconds, so that a
+busy machine does not shorten a run), then:
+
+- pretext accuracy on held-out CIFAR-10 test images (`model.evaluate`);
+- linear probe (`keras_ssl.evaluation.linear_probe`, per NIN block) and
+  weighted kNN (`knn_accuracy`) of the frozen encoder: fitted on the training
+  subset's labels, scored on a CIFAR-10 test subset;
+- training throughput in source images per wall second and per CPU second;
+
+against the same encoder randomly initialised and trained with labels (the
+ceiling). For RotationAuxiliary: AUROC of in-distribution CIFAR-10 test
+images (classes 0-8, the classes it is trained on) against a held-out CIFAR
+class (9, truck), scikit-learn digits resized to 32x32 RGB and Gaussian
+noise, with the auxiliary loss and without it (a plain classifier trained
+for the same budget).
+
+    nice -n 10 .venv/bin/python tools/benchmark_pretext.py            # all
+    nice -n 10 .venv/bin/python tools/benchmark_pretext.py --methods rotnet jigsaw
+
+Results are merged into tools/results/pretext.json after every method, so a
+partial run keeps what it measured.
+"""
+
+import argparse
+import importlib
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_ssl.architectures.nin import nin_encoder  # noqa: E402
+from keras_ssl.data import load_arrays  # noqa: E402
+from keras_ssl.evaluation import knn_accuracy, linear_probe, ood_auroc  # noqa: E402
+from keras_ssl.methods import build_method  # noqa: E402
+
+CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpeg"
+RESULTS = ROOT / "tools" / "results" / "pretext.json"
+
+PRETEXT_METHODS = (
+    "rotnet",
+    "rotation_decoupling",
+    "jigsaw",
+    "deeppermnet",
+    "context_prediction",
+    "exemplar",
+    "multitask",
+)
+# Modules that register methods not imported by keras_ssl.methods itself.
+METHOD_MODULES = {
+    "rotnet": "keras_ssl.methods.rotnet",
+    "jigsaw": "keras_ssl.methods.jigsaw",
+    "deeppermnet": "keras_ssl.methods.deeppermnet",
+    "context_prediction": "keras_ssl.methods.context_prediction",
+}
+# Chance level of each method's logged pretext accuracy.
+CHANCE = {
+    "rotnet": 0.25,
+    "rotation_decoupling": 0.25,
+    "jigsaw": 0.01,
+    "deeppermnet": 1 / 9,
+    "context_prediction": 0.125,
+    "rotation_auxiliary": 0.25,
+}
+TILE_METHODS = ("jigsaw", "deeppermnet", "context_prediction")
+
+
+class CpuBudget(keras.callbacks.Callback):
+    """Stop training once the process has used `seconds` of CPU time."""
+
+    def __init__(self, seconds, batch_size):
+        super().__init__()
+        self.seconds = seconds
+        self.batch_size = batch_size
+
+    def on_train_begin(self, logs=None):
+        self.cpu_start = time.process_time()
+        self.wall_start = time.perf_counter()
+        self.steps = 0
+        self.after_first = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+        if self.steps == 1:
+            # The first step includes tracing; throughput excludes it.
+            self.after_first = (time.process_time(), time.perf_counter())
+        if time.process_time() - self.cpu_start >= self.seconds:
+            self.model.stop_training = True
+
+    def summary(self):
+        cpu_end, wall_end = time.process_time(), time.perf_counter()
+        timed_steps = max(self.steps - 1, 1)
+        cpu0, wall0 = self.after_first or (self.cpu_start, self.wall_start)
+        images = timed_steps * self.batch_size
+        return {
+            "steps": self.steps,
+            "train_images_seen": self.steps * self.batch_size,
+            "cpu_seconds": round(cpu_end - self.cpu_start, 1),
+            "wall_seconds": round(wall_end - self.wall_start, 1),
+            "images_per_wall_second": round(images / max(wall_end - wall0, 1e-9), 1),
+            "images_per_cpu_second": round(images / max(cpu_end - cpu0, 1e-9), 1),
+        }
+
+
+def encoder_config(args):
+    return {"num_blocks": args.num_blocks, "width": args.width}
+
+
+def full_image_encoder(encoder, args):
+    """The encoder as a 32x32-image model (tile encoders share its weights)."""
+    if tuple(encoder.inputs[0].shape[1:]) == (32, 32, 3):
+        return encoder
+    clone = nin_encoder((32, 32, 3), **encoder_config(args))
+    clone.set_weights(encoder.get_weights())
+    return clone
+
+
+def probe(encoder, data, args):
+    train = (data["probe_x"], data["probe_y"])
+    test = (data["test_x"], data["test_y"])
+    layers = [f"block{i}" for i in range(2, args.num_blocks + 1)]
+    linear = linear_probe(
+        encoder, train, test, layers=layers, epochs=args.probe_epochs, seed=0
+    )
+    knn = knn_accuracy(encoder, train, test, k=min(200, len(train[0])))
+    return {
+        "linear_probe": {k: round(v, 4) for k, v in linear.items()},
+        "linear_probe_best": round(max(linear.values()), 4),
+        "knn_accuracy": round(knn, 4),
+    }
+
+
+def dataset(x, y, batch_size, seed):
+    return (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size, drop_remainder=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def build(name, args, **extra):
+    if name in METHOD_MODULES:
+        importlib.import_module(METHOD_MODULES[name])
+    config = dict(image_size=32, channels=3, encoder_config=encoder_config(args))
+    config.update(extra)
+    return build_method(name, **config)
+
+
+def train(model, data_train, batch_size, args):
+    # One optimizer for every model, so that only the objective differs.
+    model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
+    budget = CpuBudget(args.cpu_seconds, batch_size)
+    history = model.fit(data_train, epochs=1000, verbose=0, callbacks=[budget])
+    last = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
+    return budget.summary(), last
+
+
+def run_pretext(name, data, args):
+    batch_size = args.batch_size
+    seed = 0
+    if name == "rotation_decoupling":
+        from keras_ssl.methods.rotation_decoupling import indexed_dataset
+
+        model = build(
+            name,
+            args,
+            num_examples=len(data["train_x"]),
+            seed=seed,
+            num_negatives=args.num_negatives,
+        )
+        train_data = indexed_dataset(
+            data["train_x"], batch_size=batch_size, seed=seed, drop_remainder=True
+        )
+        eval_data = indexed_dataset(
+            data["eval_x"], batch_size=batch_size, shuffle=False
+        ).map(lambda x, i: (x, i % len(data["train_x"])))
+    else:
+        extra = {}
+        if name == "exemplar":
+            # 8 views per image: 32 images make 256 crops, as many as
+            # RotNet's 64 images x 4 rotations.
+            batch_size = args.batch_size // 2
+            extra = {"seed": seed}
+        elif name == "multitask":
+            extra = {"tasks": {"rotation": {}, "exemplar": {"num_views": 4}}}
+        elif name in ("jigsaw", "deeppermnet", "context_prediction"):
+            extra = {"seed": seed}
+        model = build(name, args, **extra)
+        train_data = dataset(data["train_x"], data["train_y"], batch_size, seed)
+        eval_data = tf.data.Dataset.from_tensor_slices(
+            (data["eval_x"], data["eval_y"])
+        ).batch(batch_size, drop_remainder=True)
+    timing, last = train(model, train_data, batch_size, args)
+    evaluated = model.evaluate(eval_data, verbose=0, return_dict=True)
+    result = {
+        "batch_size": batch_size,
+        **timing,
+        "train_metrics_last_epoch": last,
+        "heldout_metrics": {k: round(float(v), 4) for k, v in evaluated.items()},
+        "pretext_accuracy": round(float(evaluated["pretext_accuracy"]), 4),
+    }
+    if name in CHANCE:
+        result["pretext_chance"] = round(CHANCE[name], 4)
+    elif name == "exemplar":
+        result["pretext_chance"] = round(7 / (8 * batch_size - 1), 4)
+    elif name == "multitask":
+        result["pretext_accuracy_note"] = (
+            "mean of rotation (chance 0.25) and exemplar (chance "
+            f"{3 / (4 * batch_size - 1):.4f}) accuracies"
+        )
+    if name == "deeppermnet" and "permutation_accuracy" in evaluated:
+        result["permutation_accuracy"] = round(
+            float(evaluated["permutation_accuracy"]), 4
+        )
+    result.update(probe(full_image_encoder(model.encoder, args), data, args))
+    return result
+
+
+def run_random(data, args):
+    keras.utils.set_random_seed(0)
+    return probe(nin_encoder((32, 32, 3), **encoder_config(args)), data, args)
+
+
+def run_supervised(data, args):
+    model = build("rotation_auxiliary", args, num_classes=10, rotation_weight=0.0)
+    train_data = dataset(data["train_x"], data["train_y"], args.batch_size, 0)
+    timing, last = train(model, train_data, args.batch_size, args)
+    last = {k: v for k, v in last.items() if not k.startswith("pretext")}
+    test = model.evaluate(
+        tf.data.Dataset.from_tensor_slices((data["test_x"], data["test_y"])).batch(
+            args.batch_size
+        ),
+        verbose=0,
+        return_dict=True,
+    )
+    return {
+        "batch_size": args.batch_size,
+        **timing,
+        "train_metrics_last_epoch": last,
+        "test_classification_accuracy": round(
+            float(test["classification_accuracy"]), 4
+        ),
+        **probe(model.encoder, data, args),
+    }
+
+
+def run_rotation_auxiliary(data, args):
+    """OOD AUROC with and without the rotation auxiliary loss."""
+    held_out = 9
+    keep = data["train_y"] != held_out
+    train_x, train_y = data["train_x"][keep], data["train_y"][keep]
+    test_keep = data["test_y"] != held_out
+    inside = data["test_x"][test_keep]
+    rng = np.random.default_rng(0)
+    digits, _ = load_arrays("digits", image_size=32, channels=3, limit=1000, seed=0)
+    out_sets = {
+        "cifar10_class_9_truck": data["test_x"][~test_keep],
+        "digits_32x32_rgb": digits,
+        "gaussian_noise_sigma_0.5": np.clip(
+            rng.normal(0.0, 0.5, size=(1000, 32, 32, 3)), -1, 1
+        ).astype("float32"),
+    }
+    results = {
+        "setup": (
+            f"trained on CIFAR-10 train subset classes 0-8 ({len(train_x)} images); "
+            f"in-distribution: {len(inside)} CIFAR-10 test images of classes 0-8"
+        ),
+        "out_of_distribution_sizes": {k: int(len(v)) for k, v in out_sets.items()},
+    }
+    for label, weight in (
+        ("with_rotation_loss", args.rotation_weight),
+        ("without_rotation_loss", 0.0),
+    ):
+        model = build("rotation_auxiliary", args, num_classes=9, rotation_weight=weight)
+        train_data = dataset(train_x, train_y, args.batch_size, 0)
+        timing, last = train(model, train_data, args.batch_size, args)
+        if weight == 0:
+            last = {k: v for k, v in last.items() if not k.startswith("pretext")}
+        test = model.evaluate(
+            tf.data.Dataset.from_tensor_slices(
+                (inside, data["test_y"][test_keep])
+            ).batch(args.batch_size),
+            verbose=0,
+            return_dict=True,
+        )
+        entry = {
+            "rotation_weight": weight,
+            **timing,
+            "train_metrics_last_epoch": last,
+            "test_classification_accuracy": round(
+                float(test["classification_accuracy"]), 4
+            ),
+            "auroc": {},
+        }
+        if weight > 0:
+            entry["test_rotation_accuracy"] = round(float(test["pretext_accuracy"]), 4)
+        scores = {"kl_to_uniform": False}
+        if weight > 0:
+            scores["kl_plus_rotation_loss"] = True
+        for score_name, use_rotation in scores.items():
+            entry["auroc"][score_name] = {
+                out_name: round(
+                    ood_auroc(
+                        lambda x, r=use_rotation, m=model: m.ood_score(
+                            x, use_rotation=r
+                        ),
+                        inside,
+                        out_images,
+                    ),
+                    4,
+                )
+                for out_name, out_images in out_sets.items()
+            }
+        results[label] = entry
+    return results
+
+
+def load_data(args):
+    train_x, train_y = load_arrays(
+        str(CIFAR / "train.zip"),
+        split="train",
+        image_size=32,
+        limit=args.train_limit,
+        seed=0,
+    )
+    test_x, test_y = load_arrays(
+        str(CIFAR / "test.zip"),
+        split="test",
+        image_size=32,
+        limit=args.test_limit + args.eval_limit,
+        seed=0,
+    )
+    # The subset comes ordered by class; the split must not be.
+    order = np.random.default_rng(0).permutation(len(test_x))
+    test_x, test_y = test_x[order], test_y[order]
+    return {
+        "train_x": train_x,
+        "train_y": train_y,
+        "probe_x": train_x,
+        "probe_y": train_y,
+        "test_x": test_x[: args.test_limit],
+        "test_y": test_y[: args.test_limit],
+        "eval_x": test_x[args.test_limit :],
+        "eval_y": test_y[args.test_limit :],
+    }
+
+
+def write(results, path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+
+
+def markdown(results):
+    """Tables of a results file, for docs/methods.md."""
+    methods = results.get("methods", {})
+    lines = [
+        "| encoder | pretext acc. (chance) | linear probe best (block2 / 3 / 4) "
+        "| kNN | train images/s (wall / CPU) | steps |",
+        "|---|---|---|---|---|---|",
+    ]
+    order = ["random", "supervised", *PRETEXT_METHODS]
+    for name in order:
+        entry = methods.get(name)
+        if not entry:
+            lines.append(f"| {name} | not measured | | | | |")
+            continue
+        if "status" in entry:
+            lines.append(f"| {name} | {entry['status']} | | | | |")
+            continue
+        probe_values = " / ".join(f"{v:.3f}" for v in entry["linear_probe"].values())
+        if "pretext_accuracy" in entry:
+            chance = entry.get("pretext_chance")
+            pretext = f"{entry['pretext_accuracy']:.3f}" + (
+                f" ({chance:.3f})" if chance is not None else " (mean of tasks)"
+            )
+        elif name == "supervised":
+            pretext = f"test acc. {entry['test_classification_accuracy']:.3f}"
+        else:
+            pretext = "-"
+        speed = (
+            f"{entry['images_per_wall_second']:.0f} / "
+            f"{entry['images_per_cpu_second']:.0f}"
+            if "images_per_cpu_second" in entry
+            else "-"
+        )
+        lines.append(
+            f"| {name} | {pretext} | {entry['linear_probe_best']:.3f} "
+            f"({probe_values}) | {entry['knn_accuracy']:.3f} | {speed} "
+            f"| {entry.get('steps', '-')} |"
+        )
+    ood = methods.get("rotation_auxiliary_ood")
+    if ood:
+        lines += [
+            "",
+            "| RotationAuxiliary OOD AUROC | "
+            + " | ".join(ood["out_of_distribution_sizes"])
+            + " | test acc. |",
+            "|---|" + "---|" * (len(ood["out_of_distribution_sizes"]) + 1),
+        ]
+        for label in ("with_rotation_loss", "without_rotation_loss"):
+            entry = ood[label]
+            for score, values in entry["auroc"].items():
+                lines.append(
+                    f"| {label.replace('_', ' ')}, score {score} | "
+                    + " | ".join(f"{v:.3f}" for v in values.values())
+                    + f" | {entry['test_classification_accuracy']:.3f} |"
+                )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=[
+            "random",
+            "rotnet",
+            "supervised",
+            "rotation_auxiliary",
+            "exemplar",
+            "rotation_decoupling",
+            "multitask",
+            "jigsaw",
+            "deeppermnet",
+            "context_prediction",
+        ],
+    )
+    parser.add_argument("--train-limit", type=int, default=5000)
+    parser.add_argument("--test-limit", type=int, default=2000)
+    parser.add_argument("--eval-limit", type=int, default=512)
+    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--num-blocks", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--cpu-seconds", type=float, default=70.0)
+    parser.add_argument("--probe-epochs", type=int, default=20)
+    parser.add_argument("--num-negatives", type=int, default=4096)
+    parser.add_argument("--rotation-weight", type=float, default=0.5)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--output", default=str(RESULTS))
+    parser.add_argument(
+        "--markdown", action="store_true", help="print tables of --output and exit"
+    )
+    args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(pathlib.Path(args.output).read_text())))
+        return 0
+
+    output = pathlib.Path(args.output)
+    results = json.loads(output.read_text()) if output.exists() else {}
+    results["setup"] = {
+        "command": "nice -n 10 .venv/bin/python tools/benchmark_pretext.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "data": (
+            f"shared CIFAR-10 JPEGs: {args.train_limit} train images (seeded, "
+            f"class-balanced subset) for pretext training and for fitting the "
+            f"probes; {args.test_limit} test images for probe/kNN accuracy; "
+            f"{args.eval_limit} other test images for held-out pretext accuracy"
+        ),
+        "encoder": (
+            f"nin_encoder(num_blocks={args.num_blocks}, width={args.width}); tile "
+            "methods train it on tiles/patches and are probed on whole 32x32 "
+            "images with the same weights"
+        ),
+        "budget": (
+            f"{args.cpu_seconds:g} s of process CPU time of training per model "
+            f"(batch {args.batch_size} images; Exemplar {args.batch_size // 2} "
+            f"images x 8 views), Adam {args.learning_rate:g} for every model"
+        ),
+        "linear_probe": (
+            f"keras_ssl.evaluation.linear_probe per NIN block (2..{args.num_blocks}),"
+            f" {args.probe_epochs} epochs, features pooled to <= 9216 dims"
+        ),
+        "knn": "keras_ssl.evaluation.knn_accuracy, k=200, temperature 0.1",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores shared, "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}",
+    }
+    results.setdefault("methods", {})
+    data = load_data(args)
+    started = time.process_time()
+    for name in args.methods:
+        print(f"== {name}", flush=True)
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(0)
+        t0 = time.process_time()
+        try:
+            if name == "random":
+                entry = run_random(data, args)
+            elif name == "supervised":
+                entry = run_supervised(data, args)
+            elif name == "rotation_auxiliary":
+                entry = run_rotation_auxiliary(data, args)
+            else:
+                entry = run_pretext(name, data, args)
+            entry["total_cpu_seconds"] = round(time.process_time() - t0, 1)
+        except (ImportError, ValueError) as error:
+            if name in METHOD_MODULES and isinstance(error, ImportError):
+                entry = {"status": f"not available: {error}"}
+            else:
+                raise
+        key = "rotation_auxiliary_ood" if name == "rotation_auxiliary" else name
+        results["methods"][key] = entry
+        results["setup"]["total_cpu_seconds_last_run"] = round(
+            time.process_time() - started, 1
+        )
+        write(results, output)
+        print(json.dumps(entry), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
