@@ -73,6 +73,12 @@ def parse_args(argv=None):
     parser.add_argument("--classifier-width", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=os.path.join(ROOT, "tools/results/gans.json"))
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSON",
+        help="only merge the methods of earlier runs (same setup) into --out",
+    )
     args = parser.parse_args(argv)
     if sorted(set(args.steps)) != args.steps or args.steps[0] < 0:
         parser.error(f"--steps must be increasing and >= 0. Received: {args.steps}")
@@ -238,8 +244,53 @@ def run_method(name, args, evaluator, train_path):
     }
 
 
+def merge(paths, out, command):
+    """One record from runs that each trained some of the methods."""
+    records = []
+    for path in paths:
+        with open(path) as file:
+            records.append(json.load(file))
+    merged = dict(records[0])
+    merged["methods"] = {}
+    merged["runs"] = []
+    for record in records:
+        if record["setup"]["steps"] != merged["setup"]["steps"]:
+            raise ValueError(
+                f"All runs must use the same steps. Received: "
+                f"{record['setup']['steps']} and {merged['setup']['steps']}"
+            )
+        merged["methods"].update(record["methods"])
+        merged["runs"].append(
+            {
+                key: record.get(key)
+                for key in (
+                    "command",
+                    "wall_seconds_total",
+                    "cpu_seconds_total",
+                    "load_average_now",
+                )
+            }
+        )
+    merged["command"] = [run["command"] for run in merged["runs"]] + [command]
+    merged["cpu_seconds_total"] = sum(
+        run["cpu_seconds_total"] for run in merged["runs"]
+    )
+    merged["wall_seconds_total"] = max(
+        run["wall_seconds_total"] for run in merged["runs"]
+    )
+    with open(out, "w") as file:
+        json.dump(merged, file, indent=2)
+    print(f"merged {', '.join(merged['methods'])} into {out}")
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.merge:
+        command = ".venv/bin/python tools/benchmark_gans.py " + " ".join(
+            argv if argv is not None else sys.argv[1:]
+        )
+        merge(args.merge, args.out, command)
+        return
     wall0, cpu0 = time.perf_counter(), cpu_seconds()
     load_start = list(os.getloadavg())
     train_path = os.path.join(args.data_dir, "train.zip")

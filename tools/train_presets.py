@@ -151,12 +151,14 @@ def measure(model, preset, args):
     """The preset's metric on held-out data, as a dict."""
     from keras_ssl import data, evaluation
 
-    source = args.eval_data or args.data or preset.recipe["data"]["source"]
+    # The shared CIFAR-10 copy keeps each split in its own archive.
+    train_source = args.data or preset.recipe["data"]["source"]
+    test_source = args.eval_data or train_source
     load = dict(image_size=preset.image_size, channels=preset.channels, seed=0)
     if callable(getattr(model, "generate", None)):
-        train = data.load(source, split="train", limit=args.eval_limit, **load)
+        train = data.load(train_source, split="train", limit=args.eval_limit, **load)
         test = data.load(
-            source, split="test", limit=args.eval_limit, labeled=False, **load
+            test_source, split="test", limit=args.eval_limit, labeled=False, **load
         )
         extractor = evaluation.domain_extractor(
             evaluation.train_domain_classifier(train, seed=0, verbose=0)
@@ -177,8 +179,8 @@ def measure(model, preset, args):
     encoder = zoo.feature_extractor(
         model, (preset.image_size, preset.image_size, preset.channels)
     )
-    train = data.load(source, split="train", limit=args.eval_limit, **load)
-    test = data.load(source, split="test", limit=args.eval_limit, **load)
+    train = data.load(train_source, split="train", limit=args.eval_limit, **load)
+    test = data.load(test_source, split="test", limit=args.eval_limit, **load)
     accuracy = evaluation.linear_probe(encoder, train, test, epochs=20, seed=0)
     return {"linear_probe_accuracy": accuracy}, {
         "metric": f"linear probe (frozen features, adaptive pooling) on "
@@ -204,10 +206,21 @@ def train(args):
             f"the overrides changed model to {config['model']}."
         )
     config["out"] = args.out or os.path.join(REPO, "runs", "presets", preset.name)
-    started = time.time()
-    summary = run(config)
-    seconds = time.time() - started
-    model = summary["model"]
+    if args.measure_only:
+        # A finished run of this script: measure its final model again.
+        import keras
+
+        with open(os.path.join(config["out"], "summary.json"), encoding="utf-8") as f:
+            summary = json.load(f)
+        model = keras.saving.load_model(
+            os.path.join(config["out"], "final", "model.keras"), compile=False
+        )
+        seconds = summary["seconds"]
+    else:
+        started = time.time()
+        summary = run(config)
+        seconds = time.time() - started
+        model = summary["model"]
     metrics, evaluation_setup = measure(model, preset, args)
     if args.baseline:
         # The same network untrained: what the training run adds.
@@ -223,6 +236,8 @@ def train(args):
         "limit": config["data"].get("limit"),
         "train_seconds": round(seconds, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        # Wall times are only comparable at similar load.
+        "load_average_1min": round(os.getloadavg()[0], 1),
         "date": datetime.date.today().isoformat(),
         **evaluation_setup,
     }
@@ -298,6 +313,11 @@ def main(argv=None):
     )
     trainer.add_argument(
         "--baseline", action="store_true", help="also measure the untrained network"
+    )
+    trainer.add_argument(
+        "--measure-only",
+        action="store_true",
+        help="measure the finished run in --out instead of training",
     )
     trainer.add_argument("--ship", action="store_true", help="publish the weights")
     args = parser.parse_args(argv)

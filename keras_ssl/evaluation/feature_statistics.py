@@ -52,10 +52,13 @@ class FeatureStatistics:
     when the mean is large compared to the spread.
 
     Args:
-        keep_features: number of raw feature rows to keep (the first ones
-            seen) next to the moments. KID needs features, not moments, so a
-            saved reference with kept features serves FID and KID. Defaults
-            to 0 (moments only).
+        keep_features: number of raw feature rows to keep next to the
+            moments, a uniform random sample of all rows seen (reservoir
+            sampling, so class-sorted data still gives a representative
+            sample). KID needs features, not moments, so a saved reference
+            with kept features serves FID and KID. Defaults to 0 (moments
+            only).
+        seed: seed of the reservoir sampling.
 
     Example:
 
@@ -70,7 +73,7 @@ class FeatureStatistics:
     True
     """
 
-    def __init__(self, keep_features=0):
+    def __init__(self, keep_features=0, seed=None):
         if (
             isinstance(keep_features, bool)
             or not isinstance(keep_features, int | np.integer)
@@ -81,15 +84,16 @@ class FeatureStatistics:
                 f"Received: keep_features={keep_features!r}"
             )
         self.keep_features = int(keep_features)
+        self._rng = np.random.default_rng(seed)
         self._count = 0
         self._mean = None
         self._m2 = None
-        self._kept = []
+        self._kept = None
 
     @classmethod
-    def from_features(cls, features, keep_features=0):
+    def from_features(cls, features, keep_features=0, seed=None):
         """Statistics of one (N, D) array of features."""
-        stats = cls(keep_features=keep_features)
+        stats = cls(keep_features=keep_features, seed=seed)
         stats.update(features)
         return stats
 
@@ -117,10 +121,14 @@ class FeatureStatistics:
 
     @property
     def features(self):
-        """The kept raw features (float64 (M, D)), or None if none kept."""
-        if not self._kept:
+        """The kept raw features (float64 (M, D)), or None if none kept.
+
+        M = min(keep_features, count); while count <= keep_features they
+        are all rows, in order.
+        """
+        if self._kept is None or self._kept.shape[0] == 0:
             return None
-        return np.concatenate(self._kept, axis=0)
+        return self._kept.copy()
 
     def _require(self, minimum, what):
         if self._count < minimum:
@@ -129,8 +137,26 @@ class FeatureStatistics:
                 f"Received: count={self._count}"
             )
 
-    def _kept_count(self):
-        return sum(k.shape[0] for k in self._kept)
+    def _keep(self, features):
+        """Reservoir sampling (Vitter's algorithm R), vectorised per batch."""
+        if self.keep_features == 0:
+            return
+        if self._kept is None:
+            self._kept = np.empty((0, features.shape[1]), np.float64)
+        seen = self._count - features.shape[0]
+        room = self.keep_features - self._kept.shape[0]
+        if room > 0:
+            self._kept = np.concatenate([self._kept, features[:room]])
+            features, seen = features[room:], seen + room
+        if features.shape[0] == 0:
+            return
+        # Row number t (0-based) replaces a uniform slot j in [0, t] if j
+        # falls inside the reservoir; later rows win, as in the serial loop.
+        slots = self._rng.integers(0, seen + np.arange(features.shape[0]) + 1)
+        chosen = np.flatnonzero(slots < self.keep_features)
+        last = {int(slots[i]): i for i in chosen}
+        if last:
+            self._kept[list(last)] = features[list(last.values())]
 
     def update(self, features):
         """Adds a batch of features of shape (N, D). Returns `self`."""
@@ -141,9 +167,7 @@ class FeatureStatistics:
         batch_mean = features.mean(axis=0)
         centered = features - batch_mean
         self._combine(n, batch_mean, centered.T @ centered)
-        room = self.keep_features - self._kept_count()
-        if room > 0:
-            self._kept.append(features[:room].copy())
+        self._keep(features)
         return self
 
     def merge(self, other):
@@ -160,11 +184,39 @@ class FeatureStatistics:
                 f"other must have feature dimension {self.dim}. "
                 f"Received: other with feature dimension {other.dim}"
             )
+        if self.keep_features and other.count > 0 and other.features is None:
+            raise ValueError(
+                "other must keep features when this accumulator does, or the "
+                "merged sample would not be uniform. Received: other with "
+                f"keep_features={other.keep_features}"
+            )
+        mine, theirs = self._count, other._count
         self._combine(other._count, other._mean, other._m2)
-        room = self.keep_features - self._kept_count()
-        if room > 0 and other._kept:
-            self._kept.append(other.features[:room])
+        if self.keep_features:
+            self._merge_kept(mine, theirs, other.features)
         return self
+
+    def _merge_kept(self, mine, theirs, other_kept):
+        dim = self._mean.shape[0]
+        own = self._kept if self._kept is not None else np.empty((0, dim))
+        if other_kept is None:
+            other_kept = np.empty((0, dim))
+        if own.shape[0] == mine and other_kept.shape[0] == theirs:
+            if mine + theirs <= self.keep_features:
+                self._kept = np.concatenate([own, other_kept])
+                return
+        # Both sides hold uniform samples of min(keep, count) rows: draw how
+        # many rows of a uniform sample of the union come from each side
+        # (hypergeometric), then sub-sample each side uniformly.
+        size = min(self.keep_features, mine + theirs)
+        from_mine = (
+            int(self._rng.hypergeometric(mine, theirs, size)) if theirs else size
+        )
+        pick_mine = self._rng.choice(own.shape[0], from_mine, replace=False)
+        pick_theirs = self._rng.choice(
+            other_kept.shape[0], size - from_mine, replace=False
+        )
+        self._kept = np.concatenate([own[pick_mine], other_kept[pick_theirs]])
 
     def _combine(self, n, mean, m2):
         if self._count == 0:
@@ -217,7 +269,7 @@ class FeatureStatistics:
             stats._mean = data["mean"].astype(np.float64)
             stats._m2 = data["m2"].astype(np.float64)
             if data["features"].shape[0]:
-                stats._kept = [data["features"].astype(np.float64)]
+                stats._kept = data["features"].astype(np.float64)
         return stats
 
     def __repr__(self):

@@ -44,8 +44,9 @@ def compute_statistics(
         num_samples: images to use; None uses all of an array or dataset
             and 10,000 samples of a generator.
         batch_size: images per extractor call.
-        keep_features: raw feature rows to keep for KID.
-        seed: seed of a generator's samples.
+        keep_features: raw feature rows to keep for KID (a uniform random
+            sample of all rows).
+        seed: seed of a generator's samples and of the kept sample.
         verbose: progress bar: True, False or "auto" (from 5,000 samples).
 
     Returns:
@@ -59,7 +60,7 @@ def compute_statistics(
     >>> compute_statistics(images, extractor, verbose=False).count
     8
     """
-    stats = FeatureStatistics(keep_features=keep_features)
+    stats = FeatureStatistics(keep_features=keep_features, seed=seed)
     _sources.stream(
         source,
         extractor,

@@ -36,7 +36,9 @@ class MetricMonitor(keras.callbacks.Callback):
         batch_size: images per `generate` and extractor call.
         metrics: a subset of ("fid", "kid").
         reference_samples: reference images used when `reference` is
-            images (None: all); for KID the first `kid_reference_samples`.
+            images (None: all).
+        kid_reference_samples: reference features kept for KID (a uniform
+            random sample) when `reference` is images.
         kid_subset_size: None: min(1000, num_samples, reference size).
         kid_subsets: number of KID subsets.
         seed: seed of the fixed noise and of the KID subsets.
@@ -127,6 +129,7 @@ class MetricMonitor(keras.callbacks.Callback):
                     num_samples=self.reference_samples,
                     batch_size=self.batch_size,
                     keep_features=keep,
+                    seed=self.seed,
                     verbose=False,
                 )
 

@@ -479,10 +479,13 @@ class GAN(keras.Model):
         optimizer.apply_gradients(zip(gradients, variables))
 
     def _update_trackers(self, values):
-        for name, value in values.items():
-            if name not in self.trackers:
-                raise KeyError(f"{type(self).__name__} has no tracker for {name!r}")
-            self.trackers[name].update_state(value)
+        # A term may come with "<name>_weight" (e.g. the number of labelled
+        # images behind an accuracy), so that the epoch mean weighs by it.
+        for name, tracker in self.trackers.items():
+            if name in values:
+                tracker.update_state(
+                    values[name], sample_weight=values.get(f"{name}_weight")
+                )
 
     def discriminator_step(self, real, real_labels=None):
         """One D update on a real (sub-)batch with fresh fakes; returns the logs."""
@@ -526,7 +529,7 @@ class GAN(keras.Model):
         for real, real_labels in self._split(images, labels):
             logs.update(self.discriminator_step(real, real_labels))
         logs.update(self.generator_step(ops.shape(real)[0]))
-        self._update_trackers({k: v for k, v in logs.items() if k in self.trackers})
+        self._update_trackers(logs)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def prepare_labels(self, images, labels):

@@ -280,6 +280,8 @@ class S3GAN(SSGAN):
         return self.class_weight * loss, {
             "d_class_loss": loss,
             "d_class_accuracy": ops.sum(correct) / count,
+            "d_class_accuracy_weight": ops.sum(known),
+            "d_class_loss_weight": ops.sum(known),
         }
 
 

@@ -45,10 +45,12 @@ def rotation_batch(images):
             f"rotation_batch expects images of rank 4 (B, H, W, C). "
             f"Received: shape={tuple(shape)}"
         )
-    if shape[1] is not None and shape[2] is not None and shape[1] != shape[2]:
+    height, width = shape[1], shape[2]
+    # Dimensions unknown until run time (None or tensors) are not checked here.
+    if isinstance(height, int) and isinstance(width, int) and height != width:
         raise ValueError(
             "rotation_batch needs square images so that rotated copies stack. "
-            f"Received: height={shape[1]}, width={shape[2]}"
+            f"Received: height={height}, width={width}"
         )
     rotated = ops.concatenate([rotate90(images, k) for k in range(4)], axis=0)
     batch = ops.shape(images)[0]

@@ -155,7 +155,11 @@ def run(
             again gives the same batches.
         method_factory: optional callable used instead of the method
             registry (see `train`).
-        extra_callbacks: more Keras callbacks, run after the built-in ones.
+        extra_callbacks: more Keras callbacks. They run after the NaN guard,
+            the checkpoint and the time limit, and before the sample grid
+            and the loggers, so values they add to `logs` (e.g. FID from
+            `keras_ssl.evaluation.MetricMonitor`) reach TensorBoard, the CSV
+            log and the epoch summary.
         print_fn: where the per-epoch summary lines go (default `print`).
 
     Returns:
@@ -234,7 +238,13 @@ def run(
         if restore_from:
             print_fn(f"Resuming from {restore_from} at step {start_step}.")
         cbs = _callbacks(
-            config, base, checkpoint_dir, start_step, restore_from, print_fn
+            config,
+            base,
+            checkpoint_dir,
+            start_step,
+            restore_from,
+            print_fn,
+            extra_callbacks,
         )
         verbose = train_cfg["verbose"]
         if verbose == "auto":
@@ -412,7 +422,9 @@ def _patch_for_multi_worker(model):
     object.__setattr__(model, "train_step", train_step_with_vector_logs)
 
 
-def _callbacks(config, base, checkpoint_dir, start_step, restore_from, print_fn):
+def _callbacks(
+    config, base, checkpoint_dir, start_step, restore_from, print_fn, extra=()
+):
     train_cfg = config["train"]
     every = train_cfg["checkpoint_every"] or None
     guard = callbacks_lib.NaNGuard(
@@ -433,6 +445,7 @@ def _callbacks(config, base, checkpoint_dir, start_step, restore_from, print_fn)
             train_cfg["max_hours"], checkpoint=checkpoint, initial_step=start_step
         )
         cbs.append(result["max_hours"])
+    cbs.extend(extra or ())
     log_dir = os.path.join(base, "logs")
     result["samples"] = callbacks_lib.SampleGrid(
         os.path.join(base, "samples"),
@@ -470,6 +483,7 @@ def _save_final(model, base, samples):
         if isinstance(submodel, keras.Model):
             _atomic_save(submodel, os.path.join(final, f"{name}.keras"))
     if hasattr(model, "generate") and samples is not None:
+        samples.set_model(model)
         samples.write("final.png")
 
 

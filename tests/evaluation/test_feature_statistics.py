@@ -61,7 +61,8 @@ def test_save_load_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.mean, stats.mean)
     np.testing.assert_array_equal(loaded.covariance, stats.covariance)
     np.testing.assert_allclose(loaded.covariance, np.cov(x, rowvar=False), atol=1e-12)
-    np.testing.assert_array_equal(loaded.features, x[:50])
+    np.testing.assert_array_equal(loaded.features, stats.features)
+    assert loaded.features.shape == (50, 6)
     assert not list(tmp_path.glob("**/*.tmp*"))
     # Statistics keep streaming after a load.
     loaded.update(x)
@@ -70,13 +71,43 @@ def test_save_load_round_trip(tmp_path):
     )
 
 
-def test_kept_features_are_capped():
+def test_kept_features_are_all_rows_until_the_cap():
     x = np.random.default_rng().normal(size=(40, 3))
-    stats = FeatureStatistics(keep_features=25)
+    stats = FeatureStatistics(keep_features=40)
     for batch in np.array_split(x, 4):
         stats.update(batch)
-    np.testing.assert_array_equal(stats.features, x[:25])
+    np.testing.assert_array_equal(stats.features, x)
     assert FeatureStatistics().update(x).features is None
+
+
+def _assert_uniform_sample(kept, classes=10, per_class=500):
+    ids = kept[:, 0].astype(int)
+    assert len(np.unique(ids)) == len(ids)  # no row twice
+    counts = np.bincount(ids // per_class, minlength=classes)
+    # A uniform sample of 1000 of 5000 rows: about 100 per class (sd ~9).
+    assert counts.min() > 60 and counts.max() < 140, counts
+
+
+def test_kept_features_are_a_uniform_sample_of_class_sorted_data():
+    rng = np.random.default_rng()
+    # Row ids in class order, as folder datasets are read.
+    x = np.stack([np.arange(5000.0), rng.normal(size=5000)], axis=1)
+    stats = FeatureStatistics(keep_features=1000)
+    for batch in _in_random_batches(rng, x):
+        stats.update(batch)
+    assert stats.features.shape == (1000, 2)
+    _assert_uniform_sample(stats.features)
+    first = FeatureStatistics(keep_features=1000).update(x[:3700])
+    merged = first.merge(FeatureStatistics(keep_features=1000).update(x[3700:]))
+    assert merged.features.shape == (1000, 2)
+    _assert_uniform_sample(merged.features)
+    small = FeatureStatistics(keep_features=1000).update(x[:300])
+    np.testing.assert_array_equal(
+        small.merge(FeatureStatistics(keep_features=5).update(x[300:303])).features,
+        x[:303],
+    )
+    with pytest.raises(ValueError, match="keep features.*keep_features=0"):
+        FeatureStatistics(keep_features=10).merge(FeatureStatistics().update(x))
 
 
 def test_too_few_samples_for_a_covariance():

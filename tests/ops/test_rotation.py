@@ -24,3 +24,16 @@ def test_rotation_batch_labels_match_rotations():
 def test_rotation_batch_rejects_non_square():
     with pytest.raises(ValueError, match="square"):
         rotation_batch(np.zeros((2, 4, 6, 3), "float32"))
+
+
+def test_rotation_batch_in_a_graph_with_unknown_spatial_size():
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec((None, None, None, 3))])
+    def rotate(images):
+        return rotation_batch(images)
+
+    images = np.random.default_rng().normal(size=(2, 5, 5, 3)).astype("float32")
+    rotated, labels = rotate(images)
+    np.testing.assert_allclose(rotated.numpy()[2], np.rot90(images[0], 1))
+    assert labels.numpy().tolist() == [0, 0, 1, 1, 2, 2, 3, 3]

@@ -26,9 +26,15 @@ from tests.training.toy_methods import build_toy_gan
 
 
 def digits_dataset(batch_size=16, limit=64, image_size=8):
-    images, labels = data.load_arrays("digits", image_size=image_size, limit=limit, seed=1)
-    return images, labels, tf.data.Dataset.from_tensor_slices((images, labels)).batch(
-        batch_size, drop_remainder=True
+    images, labels = data.load_arrays(
+        "digits", image_size=image_size, limit=limit, seed=1
+    )
+    return (
+        images,
+        labels,
+        tf.data.Dataset.from_tensor_slices((images, labels)).batch(
+            batch_size, drop_remainder=True
+        ),
     )
 
 
@@ -151,9 +157,7 @@ def test_sample_grid_writes_fixed_noise_png(tmp_path):
         callback.on_train_batch_end(batch)
     names = sorted(os.listdir(tmp_path / "samples"))
     assert names == ["step_000000002.png", "step_000000004.png"]
-    first, second = (
-        np.asarray(Image.open(tmp_path / "samples" / n)) for n in names
-    )
+    first, second = (np.asarray(Image.open(tmp_path / "samples" / n)) for n in names)
     # 6 samples -> 3 columns x 2 rows of 8x8 with 1-pixel gaps.
     assert first.shape == (17, 26)
     np.testing.assert_array_equal(first, second)  # same weights, same noise
@@ -182,7 +186,9 @@ def test_max_hours_stops_cleanly_with_a_final_checkpoint(tmp_path):
 
 def test_epoch_summary_is_one_line_per_epoch():
     lines = []
-    summary = EpochSummary(total_steps=20, epochs=2, initial_step=0, print_fn=lines.append)
+    summary = EpochSummary(
+        total_steps=20, epochs=2, initial_step=0, print_fn=lines.append
+    )
     for epoch in range(2):
         summary.on_epoch_begin(epoch)
         for batch in range(10):

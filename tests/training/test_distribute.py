@@ -133,12 +133,44 @@ def test_rotnet_one_mirrored_step_equals_one_single_device_step(mirrored):
     reference(images[:2])
     init = _weights(reference)
     optimizers = lambda: {"optimizer": keras.optimizers.SGD(0.5)}  # noqa: E731
-    single, _ = _one_step(_rotnet, strategy("default"), init, images, labels, optimizers)
+    single, _ = _one_step(
+        _rotnet, strategy("default"), init, images, labels, optimizers
+    )
     mirrored_model, _ = _one_step(_rotnet, mirrored, init, images, labels, optimizers)
-    for before, a, b in zip(
-        init, _weights(single), _weights(mirrored_model), strict=True
-    ):
+    for a, b in zip(_weights(single), _weights(mirrored_model), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     assert any(
         not np.allclose(a, b) for a, b in zip(init, _weights(single), strict=True)
     )
+
+
+@pytest.mark.parametrize(
+    "method,model",
+    [
+        ("gan", {"architecture": "dcgan", "width": 8, "z_dim": 16}),
+        pytest.param("ssgan", {"width": 8, "z_dim": 16}, marks=pytest.mark.slow),
+    ],
+)
+def test_gan_family_trains_under_mirrored_strategy(
+    tmp_path, mirrored, two_cpus, method, model
+):
+    from keras_ssl.training import train
+
+    image_size = 16 if method == "gan" else 32
+    summary = train(
+        method,
+        {"source": "digits", "image_size": image_size, "limit": 256},
+        tmp_path,
+        model=model,
+        steps=4,
+        batch_size=16,
+        steps_per_epoch=2,
+        sample_every=0,
+        strategy="mirrored",
+        devices=two_cpus,
+        sync_batch_norm=True,
+    )
+    assert summary["replicas"] == 2 and summary["steps"] == 4
+    assert all(np.isfinite(v) for v in summary["logs"].values())
+    images = summary["model"].generate(4, seed=0)
+    assert images.dtype == np.uint8 and images.shape == (4, image_size, image_size, 1)

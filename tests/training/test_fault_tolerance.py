@@ -64,14 +64,16 @@ def checkpoint_arrays(directory):
         }
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     whole = start(recipe(tmp_path / "whole"))
     victim = start(recipe(tmp_path / "killed"), "0.15")
     checkpoints = tmp_path / "killed" / "checkpoints"
     deadline = time.monotonic() + 180
-    while latest_checkpoint(checkpoints) is None or read_checkpoint_header(
-        latest_checkpoint(checkpoints)
-    )["step"] < 10:
+    while (
+        latest_checkpoint(checkpoints) is None
+        or read_checkpoint_header(latest_checkpoint(checkpoints))["step"] < 10
+    ):
         assert victim.poll() is None, victim.communicate()[0][-3000:]
         assert time.monotonic() < deadline, "no checkpoint appeared"
         time.sleep(0.05)
@@ -102,6 +104,7 @@ def free_ports(count):
     return ports
 
 
+@pytest.mark.slow
 def test_two_workers_end_with_identical_weights(tmp_path):
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     # Synchronized batch norm makes the moving statistics global too; without
@@ -119,7 +122,10 @@ def test_two_workers_end_with_identical_weights(tmp_path):
             config,
             env={
                 "TF_CONFIG": json.dumps(
-                    {"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}}
+                    {
+                        "cluster": {"worker": workers},
+                        "task": {"type": "worker", "index": i},
+                    }
                 )
             },
         )

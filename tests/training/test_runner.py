@@ -75,7 +75,12 @@ def test_mirrored_training_through_the_runner(tmp_path, mirrored, two_cpus):
 def test_mixed_bfloat16_trains_with_finite_losses(tmp_path):
     before = keras.config.dtype_policy().name
     summary = train(
-        build_toy_gan, DIGITS, tmp_path, steps=6, mixed_precision="mixed_bfloat16", **FAST
+        build_toy_gan,
+        DIGITS,
+        tmp_path,
+        steps=6,
+        mixed_precision="mixed_bfloat16",
+        **FAST,
     )
     model = summary["model"]
     assert model.generator.layers[0].compute_dtype == "bfloat16"
@@ -136,3 +141,31 @@ def test_bad_configs_are_clear_errors(update, match):
         resolve_config(base, update)
     with pytest.raises(ValueError, match="section.key=value"):
         parse_override("steps")
+
+
+def test_mixed_float16_wraps_optimizers_for_loss_scaling(tmp_path):
+    adam = {"class_name": "Adam", "config": {"learning_rate": 1e-3}}
+    summary = train(
+        build_toy_gan,
+        DIGITS,
+        tmp_path,
+        steps=4,
+        mixed_precision="mixed_float16",
+        compile={"d_optimizer": adam, "g_optimizer": adam},
+        **FAST,
+    )
+    model = summary["model"]
+    assert isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert model.generator.layers[0].compute_dtype == "float16"
+    assert all(np.isfinite(v) for v in summary["logs"].values())
+    assert float(model.d_optimizer.dynamic_scale) > 1.0
+
+
+def test_max_hours_stops_with_a_checkpoint_and_the_run_resumes(tmp_path):
+    stopped = train(build_toy_gan, DIGITS, tmp_path, steps=20, max_hours=1e-9, **FAST)
+    assert stopped["stopped"] == "max_hours" and stopped["steps"] == 1
+    assert read_checkpoint_header(stopped["checkpoint"])["step"] == 1
+    assert not (tmp_path / "final").exists()
+    finished = train(build_toy_gan, DIGITS, tmp_path, steps=20, **FAST)
+    assert finished["start_step"] == 1 and finished["steps"] == 20
+    assert finished["stopped"] == "completed"

@@ -101,7 +101,9 @@ class ToyGAN(keras.Model):
         context = tf.distribute.get_replica_context()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         replica = 0 if context is None else context.replica_id_in_sync_group
-        z = keras.random.normal((batch * replicas, self.z_dim), seed=self.seed_generator)
+        z = keras.random.normal(
+            (batch * replicas, self.z_dim), seed=self.seed_generator
+        )
         return z[replica * batch : (replica + 1) * batch]
 
     def generate(self, n, labels=None, seed=None):
