@@ -71,7 +71,15 @@ def parse_args(argv=None):
     parser.add_argument("--classifier-limit", type=int, default=10000)
     parser.add_argument("--classifier-epochs", type=int, default=4)
     parser.add_argument("--classifier-width", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="evaluation: classifier, subsets, samples"
+    )
+    parser.add_argument(
+        "--gan-seed",
+        type=int,
+        default=None,
+        help="training: weights, noise, data order (default: --seed)",
+    )
     parser.add_argument("--out", default=os.path.join(ROOT, "tools/results/gans.json"))
     parser.add_argument(
         "--merge",
@@ -80,6 +88,8 @@ def parse_args(argv=None):
         help="only merge the methods of earlier runs (same setup) into --out",
     )
     args = parser.parse_args(argv)
+    if args.gan_seed is None:
+        args.gan_seed = args.seed
     if sorted(set(args.steps)) != args.steps or args.steps[0] < 0:
         parser.error(f"--steps must be increasing and >= 0. Received: {args.steps}")
     return args
@@ -176,7 +186,7 @@ def build(name, args):
         z_dim=args.z_dim,
         loss=args.loss,
         n_disc=1,
-        seed=args.seed,
+        seed=args.gan_seed,
     )
     if name in CONDITIONAL:
         config["num_classes"] = 10
@@ -186,7 +196,7 @@ def build(name, args):
 
 
 def run_method(name, args, evaluator, train_path):
-    keras.utils.set_random_seed(args.seed)
+    keras.utils.set_random_seed(args.gan_seed)
     model, config = build(name, args)
     model.compile(jit_compile=args.jit_compile)
     dataset = ssl_data.load(
@@ -194,7 +204,7 @@ def run_method(name, args, evaluator, train_path):
         split="train",
         batch_size=args.batch_size,
         shuffle=True,
-        seed=args.seed,
+        seed=args.gan_seed,
         repeat=True,
         drop_remainder=True,
     )
@@ -244,6 +254,41 @@ def run_method(name, args, evaluator, train_path):
     }
 
 
+def _summary(seeds, steps):
+    """Per method and step: FID and KID averaged over training seeds."""
+    summary = {}
+    names = sorted({name for methods in seeds.values() for name in methods})
+    for name in names:
+        runs = [methods[name] for methods in seeds.values() if name in methods]
+        rows = {}
+        for step in steps:
+            points = [
+                point
+                for run in runs
+                for point in run["checkpoints"]
+                if point["step"] == step
+            ]
+            if not points:
+                continue
+            fids = [point["fid"] for point in points]
+            kids = [point["kid"] for point in points]
+            rows[str(step)] = {
+                "fid_mean": float(np.mean(fids)),
+                "fid_values": fids,
+                "kid_mean": float(np.mean(kids)),
+                "kid_values": kids,
+            }
+        speeds = [run["timing"]["images_per_second"] for run in runs if run["timing"]]
+        cpu = [run["timing"]["cpu_seconds_per_step"] for run in runs if run["timing"]]
+        summary[name] = {
+            "seeds": len(runs),
+            "by_step": rows,
+            "images_per_second": speeds,
+            "cpu_seconds_per_step": cpu,
+        }
+    return summary
+
+
 def merge(paths, out, command):
     """One record from runs that each trained some of the methods."""
     records = []
@@ -252,6 +297,7 @@ def merge(paths, out, command):
             records.append(json.load(file))
     merged = dict(records[0])
     merged["methods"] = {}
+    merged["seeds"] = {}
     merged["runs"] = []
     for record in records:
         if record["setup"]["steps"] != merged["setup"]["steps"]:
@@ -259,7 +305,10 @@ def merge(paths, out, command):
                 f"All runs must use the same steps. Received: "
                 f"{record['setup']['steps']} and {merged['setup']['steps']}"
             )
-        merged["methods"].update(record["methods"])
+        gan_seed = record["setup"].get("gan_seed", record["setup"]["seed"])
+        merged["seeds"].setdefault(str(gan_seed), {}).update(record["methods"])
+        if gan_seed == merged["setup"]["seed"]:
+            merged["methods"].update(record["methods"])
         merged["runs"].append(
             {
                 key: record.get(key)
@@ -271,6 +320,8 @@ def merge(paths, out, command):
                 )
             }
         )
+    merged["setup"]["gan_seed"] = sorted(int(seed) for seed in merged["seeds"])
+    merged["summary"] = _summary(merged["seeds"], merged["setup"]["steps"])
     merged["command"] = [run["command"] for run in merged["runs"]] + [command]
     merged["cpu_seconds_total"] = sum(
         run["cpu_seconds_total"] for run in merged["runs"]
@@ -333,7 +384,7 @@ def main(argv=None):
         + " ".join(argv if argv is not None else sys.argv[1:]),
         "setup": {
             "train_data": f"{train_path} (split train, 50,000 images, shuffled "
-            f"with seed {args.seed}, batch {args.batch_size}, no augmentation)",
+            f"with seed {args.gan_seed}, batch {args.batch_size}, no augmentation)",
             "reference": f"{args.reference_samples} CIFAR-10 test images "
             f"(seeded subset of {test_path})",
             "architecture": f"compare_gan CIFAR ResNet (resnet_cifar), D width "
@@ -345,6 +396,7 @@ def main(argv=None):
             "batch_size": args.batch_size,
             "steps": args.steps,
             "seed": args.seed,
+            "gan_seed": args.gan_seed,
             "labeled_fraction_s3gan": args.labeled_fraction,
             "jit_compile": args.jit_compile,
             "ema": None,

@@ -374,6 +374,7 @@ def markdown(results):
         "|---|---|---|---|---|---|",
     ]
     order = ["random", "supervised", *PRETEXT_METHODS]
+    order += [name for name in methods if name not in order and "ood" not in name]
     for name in order:
         entry = methods.get(name)
         if not entry:

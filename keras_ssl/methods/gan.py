@@ -173,6 +173,16 @@ class GAN(keras.Model):
                 f"shape {d_shape}"
             )
         self.num_classes = None
+        if type(self) is GAN and (
+            len(generator.inputs) > 1 or len(discriminator.inputs) > 1
+        ):
+            raise ValueError(
+                "GAN is unconditional: its generator takes z only and its "
+                "discriminator images only; use ConditionalGAN or S3GAN for "
+                "class-conditional networks. Received: generator inputs "
+                f"{len(generator.inputs)}, discriminator inputs "
+                f"{len(discriminator.inputs)}"
+            )
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.ema_generator = None
         if ema_decay is not None:

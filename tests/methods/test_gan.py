@@ -144,3 +144,6 @@ def test_bad_input_is_a_clear_error_before_training(digits):
         gan.fit(np.zeros((6, 16, 16, 1), "float32"), batch_size=3, verbose=0)
     with pytest.raises(ValueError, match="unconditional; labels must be None"):
         gan.generate(2, labels=[0, 1])
+    conditional = build_method("cgan", width=4, z_dim=8, num_classes=3)
+    with pytest.raises(ValueError, match="GAN is unconditional"):
+        GAN(conditional.generator, conditional.discriminator)
