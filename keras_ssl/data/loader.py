@@ -162,6 +162,7 @@ def _file_examples(source, split, limit, seed, channels, image_size):
     ]
     expected = None if expected == [-1, -1, -1] else tf.constant(expected, tf.int32)
     out_channels = channels or native
+    static = [height, width, out_channels]
     is_zip = files.is_zip
     encoded = files.read_bytes(members) if is_zip else files.full_paths(members)
     names = [f"{source}:{m}" for m in members] if is_zip else encoded
@@ -170,7 +171,9 @@ def _file_examples(source, split, limit, seed, channels, image_size):
     def to_image(data, label, name):
         data = data if is_zip else tf.io.read_file(data)
         image = _decode(data, name, channels, expected)
-        image.set_shape([None, None, out_channels])
+        # Without image_size every image was checked against the first one,
+        # so the stored size is the static shape.
+        image.set_shape([None, None, out_channels] if image_size else static)
         return tf.cast(image, tf.float32) / 127.5 - 1.0, label
 
     return dataset, to_image, len(members)

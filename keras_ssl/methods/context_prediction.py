@@ -29,13 +29,14 @@ countermeasure is projection. Optimizer default: Adam 1e-3.
 """
 
 import keras
-import tensorflow as tf
 from keras import ops
 
-from keras_ssl.architectures.encoders import (
-    build_encoder,
-    check_encoder_input,
-    vector_pooling,
+from keras_ssl.architectures.encoders import check_encoder_input
+from keras_ssl.methods.pretext_task import (
+    PretextTask,
+    build_part_encoder,
+    encoder_channels,
+    image_size_pair,
 )
 from keras_ssl.methods.registry import register_method
 from keras_ssl.ops.patches import (
@@ -48,31 +49,8 @@ from keras_ssl.ops.patches import (
 _COUNTERMEASURES = ("project", "drop", None)
 
 
-def _images_of(data, image_shape):
-    if isinstance(data, dict):
-        data = data["images"]
-    elif isinstance(data, list | tuple):
-        data = data[0]
-    # Datasets of undecoded-size images carry no static H, W; patches need them.
-    return ops.reshape(data, (-1,) + tuple(image_shape))
-
-
-def _image_size(image_size):
-    if isinstance(image_size, int):
-        image_size = (image_size, image_size)
-    image_size = tuple(image_size)
-    if len(image_size) != 2 or not all(
-        isinstance(v, int) and v > 0 for v in image_size
-    ):
-        raise ValueError(
-            "image_size must be an int or a pair of positive ints. "
-            f"Received: image_size={image_size}"
-        )
-    return image_size
-
-
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class ContextPrediction(keras.Model):
+class ContextPrediction(PretextTask):
     """Relative-position prediction (Doersch et al. 2015) around any encoder.
 
     Args:
@@ -120,8 +98,8 @@ class ContextPrediction(keras.Model):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.image_size = _image_size(image_size)
+        super().__init__(encoder, **kwargs)
+        self.image_size = image_size_pair(image_size)
         check_context_layout(self.image_size, patch_size, gap, jitter)
         if chromatic not in _COUNTERMEASURES:
             raise ValueError(
@@ -135,14 +113,8 @@ class ContextPrediction(keras.Model):
         self.patch_units = patch_units
         self.hidden_units = hidden_units
         self.seed = seed
-        self.pooling, self.feature_dim = vector_pooling(encoder)
-        channels = encoder.inputs[0].shape[-1]
-        if channels is None:
-            raise ValueError(
-                "encoder must declare its input channels. Received: encoder "
-                f"input shape={tuple(encoder.inputs[0].shape)}"
-            )
-        self.channels = int(channels)
+        self.channels = encoder_channels(encoder)
+        self.image_shape = self.image_size + (self.channels,)
         if chromatic is not None and self.channels != 3:
             raise ValueError(
                 "chromatic countermeasures need RGB patches (3 channels); use "
@@ -150,7 +122,6 @@ class ContextPrediction(keras.Model):
                 f"channels={self.channels}"
             )
         check_encoder_input(encoder, (patch_size, patch_size, self.channels))
-        self.encoder = encoder
         self.patch_dense = keras.layers.Dense(
             patch_units, activation="relu", name="patch_dense"
         )
@@ -162,22 +133,6 @@ class ContextPrediction(keras.Model):
         self.classifier = keras.layers.Dense(8, name="classifier")
         self.classifier.build((None, hidden_units))
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="pretext_loss")
-        self.accuracy_tracker = keras.metrics.Mean(name="pretext_accuracy")
-        # Every sub-layer is built above; marking the model built lets `save`
-        # and `compile_from_config` see its variables before any call.
-        self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.accuracy_tracker]
-
-    def build(self, input_shape=None):
-        self.built = True
-
-    @property
-    def image_shape(self):
-        return self.image_size + (self.channels,)
 
     def _countermeasure(self, patches, training):
         if self.chromatic == "project":
@@ -213,69 +168,22 @@ class ContextPrediction(keras.Model):
         return self.classifier(self.hidden_dense(joint))
 
     def call(self, inputs, training=False):
-        centre, neighbour, _ = self.pairs(_images_of(inputs, self.image_shape))
+        centre, neighbour, _ = self.pairs(self.batch_images(inputs))
         return self.position_logits(centre, neighbour, training=training)
 
-    def pretext_loss(self, logits, positions):
-        """Mean cross-entropy of the relative-position logits."""
-        return ops.mean(
-            keras.losses.sparse_categorical_crossentropy(
-                positions, logits, from_logits=True
-            )
-        )
-
-    def pretext_accuracy(self, logits, positions):
-        """Fraction of relative positions predicted correctly (chance 1/8)."""
-        predicted = ops.cast(ops.argmax(logits, axis=-1), "int32")
-        return ops.mean(ops.cast(ops.equal(predicted, positions), "float32"))
-
-    def compile(self, optimizer=None, **kwargs):
-        """Configure training; `optimizer` defaults to Adam(1e-3)."""
-        if optimizer is None:
-            optimizer = keras.optimizers.Adam(1e-3)
-        super().compile(optimizer=optimizer, **kwargs)
-
-    def compile_from_config(self, config):
-        # `compile` is overridden only to supply a default optimizer, so the
-        # saved compile arguments apply unchanged (optimizer state included).
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
-    def _step(self, data, training):
-        images = _images_of(data, self.image_shape)
+    def pretext_logs(self, images, training=False):
+        """Relative-position cross-entropy and accuracy (chance 1/8)."""
         centre, neighbour, positions = self.pairs(images, training=training)
         logits = self.position_logits(centre, neighbour, training=training)
-        return self.pretext_loss(logits, positions), self.pretext_accuracy(
-            logits, positions
-        )
-
-    def train_step(self, data):
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
-            loss, accuracy = self._step(data, training=True)
-            total = loss
-            if self.losses:
-                total = total + ops.sum(self.losses)
-            scaled = total / replicas
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(accuracy)
-        return {m.name: m.result() for m in self.metrics}
-
-    def test_step(self, data):
-        loss, accuracy = self._step(data, training=False)
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(accuracy)
-        return {m.name: m.result() for m in self.metrics}
+        return {
+            "pretext_loss": self.pretext_loss(logits, positions),
+            "pretext_accuracy": self.pretext_accuracy(logits, positions),
+        }
 
     def get_config(self):
         config = super().get_config()
         config.update(
             {
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "image_size": list(self.image_size),
                 "patch_size": self.patch_size,
                 "gap": self.gap,
@@ -287,12 +195,6 @@ class ContextPrediction(keras.Model):
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
 
 
 @register_method("context_prediction")
@@ -326,7 +228,7 @@ def build_context_prediction(
     >>> model.patch_size, model.gap, model.jitter
     (8, 2, 1)
     """
-    size = _image_size(image_size)
+    size = image_size_pair(image_size)
     side = min(size)
     patch_size = side // 4 if patch_size is None else patch_size
     gap = side // 16 if gap is None else gap
@@ -334,16 +236,7 @@ def build_context_prediction(
     check_context_layout(size, patch_size, gap, jitter)
     if channels != 3:
         chromatic = None
-    if encoder == "nin" and encoder_config is None:
-        encoder_config = {"width": 64, "num_blocks": 3}
-    # Named encoders are built for any input size, so that the trained
-    # `.encoder` also embeds whole images (linear probes, fine-tuning).
-    shape = (
-        (None, None, channels)
-        if isinstance(encoder, str)
-        else (patch_size, patch_size, channels)
-    )
-    encoder = build_encoder(encoder, shape, encoder_config)
+    encoder = build_part_encoder(encoder, patch_size, channels, encoder_config)
     return ContextPrediction(
         encoder,
         image_size=size,

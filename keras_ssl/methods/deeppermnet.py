@@ -33,15 +33,16 @@ import math
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
-from keras_ssl.architectures.encoders import (
-    build_encoder,
-    check_encoder_input,
-    vector_pooling,
-)
+from keras_ssl.architectures.encoders import check_encoder_input
 from keras_ssl.layers.sinkhorn_normalization import SinkhornNormalization
+from keras_ssl.methods.pretext_task import (
+    PretextTask,
+    build_part_encoder,
+    encoder_channels,
+    image_size_pair,
+)
 from keras_ssl.methods.registry import register_method
 from keras_ssl.ops.hungarian import hungarian_match
 from keras_ssl.ops.jigsaw import (
@@ -57,31 +58,8 @@ from keras_ssl.ops.jigsaw import (
 _CALL_PERMUTATIONS = 16
 
 
-def _images_of(data, image_shape):
-    if isinstance(data, dict):
-        data = data["images"]
-    elif isinstance(data, list | tuple):
-        data = data[0]
-    # Datasets of undecoded-size images carry no static H, W; tiling needs them.
-    return ops.reshape(data, (-1,) + tuple(image_shape))
-
-
-def _image_size(image_size):
-    if isinstance(image_size, int):
-        image_size = (image_size, image_size)
-    image_size = tuple(image_size)
-    if len(image_size) != 2 or not all(
-        isinstance(v, int) and v > 0 for v in image_size
-    ):
-        raise ValueError(
-            "image_size must be an int or a pair of positive ints. "
-            f"Received: image_size={image_size}"
-        )
-    return image_size
-
-
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class DeepPermNet(keras.Model):
+class DeepPermNet(PretextTask):
     """Permutation-matrix prediction with Sinkhorn normalisation.
 
     Reference: Santa Cruz et al., CVPR 2017.
@@ -120,6 +98,8 @@ class DeepPermNet(keras.Model):
     ['permutation_accuracy', 'tile_accuracy']
     """
 
+    metric_names = PretextTask.metric_names + ("permutation_accuracy",)
+
     def __init__(
         self,
         encoder,
@@ -135,8 +115,8 @@ class DeepPermNet(keras.Model):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.image_size = _image_size(image_size)
+        super().__init__(encoder, **kwargs)
+        self.image_size = image_size_pair(image_size)
         self.grid = grid
         self.gap = gap
         self.jitter = jitter
@@ -152,16 +132,9 @@ class DeepPermNet(keras.Model):
         self.temperature = temperature
         self.noise_factor = noise_factor
         self.seed = seed
-        self.pooling, self.feature_dim = vector_pooling(encoder)
-        channels = encoder.inputs[0].shape[-1]
-        if channels is None:
-            raise ValueError(
-                "encoder must declare its input channels. Received: encoder "
-                f"input shape={tuple(encoder.inputs[0].shape)}"
-            )
-        self.channels = int(channels)
+        self.channels = encoder_channels(encoder)
+        self.image_shape = self.image_size + (self.channels,)
         check_encoder_input(encoder, (self.tile_size, self.tile_size, self.channels))
-        self.encoder = encoder
         n = self.num_tiles
         self.tile_dense = keras.layers.Dense(
             tile_units, activation="relu", name="tile_dense"
@@ -184,23 +157,6 @@ class DeepPermNet(keras.Model):
         count = min(_CALL_PERMUTATIONS, math.factorial(n))
         self.call_permutations = permutation_set(n, count, seed=0)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="pretext_loss")
-        self.accuracy_tracker = keras.metrics.Mean(name="pretext_accuracy")
-        self.permutation_tracker = keras.metrics.Mean(name="permutation_accuracy")
-        # Every sub-layer is built above; marking the model built lets `save`
-        # and `compile_from_config` see its variables before any call.
-        self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.accuracy_tracker, self.permutation_tracker]
-
-    def build(self, input_shape=None):
-        self.built = True
-
-    @property
-    def image_shape(self):
-        return self.image_size + (self.channels,)
 
     def random_permutations(self, batch):
         """Uniformly random permutations (B, N) of 0..N-1, in-graph."""
@@ -238,7 +194,7 @@ class DeepPermNet(keras.Model):
         return self.sinkhorn(ops.reshape(scores, (-1, n, n)), training=training)
 
     def call(self, inputs, training=False):
-        tiles, _ = self.puzzles(_images_of(inputs, self.image_shape))
+        tiles, _ = self.puzzles(self.batch_images(inputs))
         return self.soft_permutations(tiles, training=training)
 
     def pretext_loss(self, soft, permutations):
@@ -253,51 +209,20 @@ class DeepPermNet(keras.Model):
         correct = ops.cast(ops.equal(predicted, permutations), "float32")
         return ops.mean(correct), ops.mean(ops.min(correct, axis=-1))
 
-    def compile(self, optimizer=None, **kwargs):
-        """Configure training; `optimizer` defaults to Adam(1e-3)."""
-        if optimizer is None:
-            optimizer = keras.optimizers.Adam(1e-3)
-        super().compile(optimizer=optimizer, **kwargs)
-
-    def compile_from_config(self, config):
-        # `compile` is overridden only to supply a default optimizer, so the
-        # saved compile arguments apply unchanged (optimizer state included).
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
-    def _step(self, data, training):
-        images = _images_of(data, self.image_shape)
+    def pretext_logs(self, images, training=False):
+        """Loss, tile accuracy and permutation accuracy on random puzzles."""
         tiles, permutations = self.puzzles(
             images,
             permutations=self.random_permutations(ops.shape(images)[0]),
             training=training,
         )
         soft = self.soft_permutations(tiles, training=training)
-        loss = self.pretext_loss(soft, permutations)
-        return (loss,) + self.pretext_accuracy(soft, permutations)
-
-    def _track(self, loss, tile_accuracy, permutation_accuracy):
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(tile_accuracy)
-        self.permutation_tracker.update_state(permutation_accuracy)
-        return {m.name: m.result() for m in self.metrics}
-
-    def train_step(self, data):
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
-            loss, tile_accuracy, permutation_accuracy = self._step(data, True)
-            total = loss
-            if self.losses:
-                total = total + ops.sum(self.losses)
-            scaled = total / replicas
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        return self._track(loss, tile_accuracy, permutation_accuracy)
-
-    def test_step(self, data):
-        return self._track(*self._step(data, False))
+        tile_accuracy, permutation_accuracy = self.pretext_accuracy(soft, permutations)
+        return {
+            "pretext_loss": self.pretext_loss(soft, permutations),
+            "pretext_accuracy": tile_accuracy,
+            "permutation_accuracy": permutation_accuracy,
+        }
 
     def evaluate_permutations(self, data, steps=None, seed=0, batch_size=64):
         """Hungarian-decoded accuracies on random puzzles of `data`.
@@ -321,7 +246,7 @@ class DeepPermNet(keras.Model):
         for step, batch in enumerate(data):
             if steps is not None and step >= steps:
                 break
-            images = _images_of(batch, self.image_shape)
+            images = self.batch_images(batch)
             size = int(ops.shape(images)[0])
             truth = np.argsort(rng.random((size, self.num_tiles)), axis=1)
             tiles, _ = self.puzzles(images, permutations=truth, training=False)
@@ -342,7 +267,6 @@ class DeepPermNet(keras.Model):
         config = super().get_config()
         config.update(
             {
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "image_size": list(self.image_size),
                 "grid": self.grid,
                 "gap": self.gap,
@@ -356,12 +280,6 @@ class DeepPermNet(keras.Model):
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
 
 
 @register_method("deeppermnet")
@@ -394,16 +312,9 @@ def build_deeppermnet(
     >>> tuple(model(np.zeros((2, 32, 32, 3), "float32")).shape)
     (2, 9, 9)
     """
-    size = _image_size(image_size)
+    size = image_size_pair(image_size)
     tile = jigsaw_tile_size(size, grid, gap, jitter)
-    if encoder == "nin" and encoder_config is None:
-        encoder_config = {"width": 64, "num_blocks": 3}
-    # Named encoders are built for any input size, so that the trained
-    # `.encoder` also embeds whole images (linear probes, fine-tuning).
-    shape = (
-        (None, None, channels) if isinstance(encoder, str) else (tile, tile, channels)
-    )
-    encoder = build_encoder(encoder, shape, encoder_config)
+    encoder = build_part_encoder(encoder, tile, channels, encoder_config)
     return DeepPermNet(
         encoder,
         image_size=size,

@@ -25,13 +25,14 @@ implementation. Optimizer default: Adam 1e-3 (the paper used SGD 0.01).
 """
 
 import keras
-import tensorflow as tf
 from keras import ops
 
-from keras_ssl.architectures.encoders import (
-    build_encoder,
-    check_encoder_input,
-    vector_pooling,
+from keras_ssl.architectures.encoders import check_encoder_input
+from keras_ssl.methods.pretext_task import (
+    PretextTask,
+    build_part_encoder,
+    encoder_channels,
+    image_size_pair,
 )
 from keras_ssl.methods.registry import register_method
 from keras_ssl.ops.jigsaw import (
@@ -41,29 +42,6 @@ from keras_ssl.ops.jigsaw import (
     permutation_set,
     shuffle_tiles,
 )
-
-
-def _images_of(data, image_shape):
-    if isinstance(data, dict):
-        data = data["images"]
-    elif isinstance(data, list | tuple):
-        data = data[0]
-    # Datasets of undecoded-size images carry no static H, W; tiling needs them.
-    return ops.reshape(data, (-1,) + tuple(image_shape))
-
-
-def _image_size(image_size):
-    if isinstance(image_size, int):
-        image_size = (image_size, image_size)
-    image_size = tuple(image_size)
-    if len(image_size) != 2 or not all(
-        isinstance(v, int) and v > 0 for v in image_size
-    ):
-        raise ValueError(
-            "image_size must be an int or a pair of positive ints. "
-            f"Received: image_size={image_size}"
-        )
-    return image_size
 
 
 def random_grayscale(images, probability, seed=None):
@@ -77,7 +55,7 @@ def random_grayscale(images, probability, seed=None):
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class Jigsaw(keras.Model):
+class Jigsaw(PretextTask):
     """Jigsaw puzzle solving (Noroozi & Favaro 2016) around any tile encoder.
 
     Args:
@@ -133,8 +111,8 @@ class Jigsaw(keras.Model):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.image_size = _image_size(image_size)
+        super().__init__(encoder, **kwargs)
+        self.image_size = image_size_pair(image_size)
         self.grid = grid
         self.gap = gap
         self.jitter = jitter
@@ -153,16 +131,9 @@ class Jigsaw(keras.Model):
         self.tile_units = tile_units
         self.hidden_units = hidden_units
         self.seed = seed
-        self.pooling, self.feature_dim = vector_pooling(encoder)
-        channels = encoder.inputs[0].shape[-1]
-        if channels is None:
-            raise ValueError(
-                "encoder must declare its input channels. Received: encoder "
-                f"input shape={tuple(encoder.inputs[0].shape)}"
-            )
-        self.channels = int(channels)
+        self.channels = encoder_channels(encoder)
+        self.image_shape = self.image_size + (self.channels,)
         check_encoder_input(encoder, (self.tile_size, self.tile_size, self.channels))
-        self.encoder = encoder
         num_tiles = grid * grid
         self.tile_dense = keras.layers.Dense(
             tile_units, activation="relu", name="tile_dense"
@@ -175,22 +146,6 @@ class Jigsaw(keras.Model):
         self.classifier = keras.layers.Dense(num_permutations, name="classifier")
         self.classifier.build((None, hidden_units))
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="pretext_loss")
-        self.accuracy_tracker = keras.metrics.Mean(name="pretext_accuracy")
-        # Every sub-layer is built above; marking the model built lets `save`
-        # and `compile_from_config` see its variables before any call.
-        self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.accuracy_tracker]
-
-    def build(self, input_shape=None):
-        self.built = True
-
-    @property
-    def image_shape(self):
-        return self.image_size + (self.channels,)
 
     def puzzles(self, images, training=False):
         """Shuffled, normalised tiles (B, N, s, s, C) and their class (B,).
@@ -235,67 +190,22 @@ class Jigsaw(keras.Model):
         return self.classifier(self.hidden_dense(features))
 
     def call(self, inputs, training=False):
-        tiles, _ = self.puzzles(_images_of(inputs, self.image_shape))
+        tiles, _ = self.puzzles(self.batch_images(inputs))
         return self.puzzle_logits(tiles, training=training)
 
-    def pretext_loss(self, logits, labels):
-        """Mean cross-entropy of the permutation logits."""
-        return ops.mean(
-            keras.losses.sparse_categorical_crossentropy(
-                labels, logits, from_logits=True
-            )
-        )
-
-    def pretext_accuracy(self, logits, labels):
-        """Fraction of puzzles whose permutation is predicted correctly."""
-        predicted = ops.cast(ops.argmax(logits, axis=-1), "int32")
-        return ops.mean(ops.cast(ops.equal(predicted, labels), "float32"))
-
-    def compile(self, optimizer=None, **kwargs):
-        """Configure training; `optimizer` defaults to Adam(1e-3)."""
-        if optimizer is None:
-            optimizer = keras.optimizers.Adam(1e-3)
-        super().compile(optimizer=optimizer, **kwargs)
-
-    def compile_from_config(self, config):
-        # `compile` is overridden only to supply a default optimizer, so the
-        # saved compile arguments apply unchanged (optimizer state included).
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
-    def _step(self, data, training):
-        images = _images_of(data, self.image_shape)
+    def pretext_logs(self, images, training=False):
+        """Permutation cross-entropy and accuracy on puzzles of the images."""
         tiles, labels = self.puzzles(images, training=training)
         logits = self.puzzle_logits(tiles, training=training)
-        return self.pretext_loss(logits, labels), self.pretext_accuracy(logits, labels)
-
-    def train_step(self, data):
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
-            loss, accuracy = self._step(data, training=True)
-            total = loss
-            if self.losses:
-                total = total + ops.sum(self.losses)
-            scaled = total / replicas
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(accuracy)
-        return {m.name: m.result() for m in self.metrics}
-
-    def test_step(self, data):
-        loss, accuracy = self._step(data, training=False)
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(accuracy)
-        return {m.name: m.result() for m in self.metrics}
+        return {
+            "pretext_loss": self.pretext_loss(logits, labels),
+            "pretext_accuracy": self.pretext_accuracy(logits, labels),
+        }
 
     def get_config(self):
         config = super().get_config()
         config.update(
             {
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "image_size": list(self.image_size),
                 "grid": self.grid,
                 "gap": self.gap,
@@ -309,12 +219,6 @@ class Jigsaw(keras.Model):
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
 
 
 @register_method("jigsaw")
@@ -348,16 +252,9 @@ def build_jigsaw(
     >>> model.tile_size, tuple(model.encoder.inputs[0].shape)
     (8, (None, None, None, 3))
     """
-    size = _image_size(image_size)
+    size = image_size_pair(image_size)
     tile = jigsaw_tile_size(size, grid, gap, jitter)
-    if encoder == "nin" and encoder_config is None:
-        encoder_config = {"width": 64, "num_blocks": 3}
-    # Named encoders are built for any input size, so that the trained
-    # `.encoder` also embeds whole images (linear probes, fine-tuning).
-    shape = (
-        (None, None, channels) if isinstance(encoder, str) else (tile, tile, channels)
-    )
-    encoder = build_encoder(encoder, shape, encoder_config)
+    encoder = build_part_encoder(encoder, tile, channels, encoder_config)
     return Jigsaw(
         encoder,
         image_size=size,

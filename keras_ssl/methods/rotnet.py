@@ -20,28 +20,15 @@ so a batch of B images trains on 4B examples.
 """
 
 import keras
-import tensorflow as tf
-from keras import ops
 
-from keras_ssl.architectures.encoders import build_encoder, vector_pooling
+from keras_ssl.architectures.encoders import build_encoder
+from keras_ssl.methods.pretext_task import PretextTask
 from keras_ssl.methods.registry import register_method
 from keras_ssl.ops.rotation import rotation_batch
 
 
-def _images_of(data, image_shape=None):
-    if isinstance(data, dict):
-        data = data["images"]
-    elif isinstance(data, list | tuple):
-        data = data[0]
-    if image_shape is not None and None not in image_shape:
-        # Datasets of undecoded-size images carry no static H, W; the encoder
-        # fixes them, and static shapes keep the rotation ops in-graph.
-        data = ops.reshape(data, (-1,) + tuple(image_shape))
-    return data
-
-
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class RotNet(keras.Model):
+class RotNet(PretextTask):
     """Rotation prediction (RotNet) around any image encoder.
 
     Reference: Gidaris, Singh & Komodakis, ICLR 2018.
@@ -54,7 +41,9 @@ class RotNet(keras.Model):
     `call(images)` returns the (4B, 4) rotation logits of the four rotated
     copies of `images` (ordered as `keras_ssl.ops.rotation_batch`).
     `fit` takes batches of images, or `(images, labels)` whose labels are
-    ignored, and logs `pretext_loss` and `pretext_accuracy`.
+    ignored, and logs `pretext_loss` and `pretext_accuracy`. Training
+    mechanics (`compile`, `train_step`, serialization) come from
+    `PretextTask`.
 
     Example:
 
@@ -69,8 +58,7 @@ class RotNet(keras.Model):
     """
 
     def __init__(self, encoder, **kwargs):
-        super().__init__(**kwargs)
-        self.pooling, self.feature_dim = vector_pooling(encoder)
+        super().__init__(encoder, **kwargs)
         shape = tuple(encoder.inputs[0].shape)
         if len(shape) != 4 or (
             shape[1] is not None and shape[2] is not None and shape[1] != shape[2]
@@ -80,106 +68,35 @@ class RotNet(keras.Model):
                 f"rotated copies have the same shape. Received: encoder input "
                 f"shape={shape}"
             )
-        self.encoder = encoder
         self.image_shape = shape[1:]
         self.rotation_head = keras.layers.Dense(4, name="rotation_head")
         self.rotation_head.build((None, self.feature_dim))
-        self.loss_tracker = keras.metrics.Mean(name="pretext_loss")
-        self.accuracy_tracker = keras.metrics.Mean(name="pretext_accuracy")
-        # Every sub-layer is built above; marking the model built lets `save`
-        # and `compile_from_config` see its variables before any call.
-        self.built = True
 
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.accuracy_tracker]
+    def default_optimizer(self):
+        """The paper's SGD, which `compile()` uses when no optimizer is given.
 
-    def build(self, input_shape=None):
-        self.built = True
-
-    def features(self, images, training=False):
-        """Pooled encoder features (B, D) of images in [-1, 1]."""
-        return self.pooling(self.encoder(images, training=training))
+        Nesterov momentum 0.9, learning rate 0.1, weight decay 5e-4.
+        """
+        return keras.optimizers.SGD(
+            learning_rate=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4
+        )
 
     def rotation_logits(self, images, training=False):
         """4-way rotation logits of (already rotated) images."""
         return self.rotation_head(self.features(images, training=training))
 
     def call(self, inputs, training=False):
-        rotated, _ = rotation_batch(_images_of(inputs, self.image_shape))
+        rotated, _ = rotation_batch(self.batch_images(inputs))
         return self.rotation_logits(rotated, training=training)
 
-    def pretext_loss(self, logits, labels):
-        """Mean cross-entropy of the rotation logits against the labels."""
-        return ops.mean(
-            keras.losses.sparse_categorical_crossentropy(
-                labels, logits, from_logits=True
-            )
-        )
-
-    def pretext_accuracy(self, logits, labels):
-        """Fraction of rotations predicted correctly."""
-        predicted = ops.cast(ops.argmax(logits, axis=-1), "int32")
-        return ops.mean(ops.cast(ops.equal(predicted, labels), "float32"))
-
-    def compile(self, optimizer=None, **kwargs):
-        """Configure training; `optimizer` defaults to the paper's SGD.
-
-        Args:
-            optimizer: a Keras optimizer or its name. Default: SGD, Nesterov
-                momentum 0.9, learning rate 0.1, weight decay 5e-4.
-            **kwargs: other `keras.Model.compile` arguments.
-        """
-        if optimizer is None:
-            optimizer = keras.optimizers.SGD(
-                learning_rate=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4
-            )
-        super().compile(optimizer=optimizer, **kwargs)
-
-    def compile_from_config(self, config):
-        # `compile` is overridden only to supply a default optimizer, so the
-        # saved compile arguments apply unchanged (optimizer state included).
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
-    def _step(self, data, training):
-        rotated, labels = rotation_batch(_images_of(data, self.image_shape))
+    def pretext_logs(self, images, training=False):
+        """Rotation cross-entropy and accuracy over the four rotated copies."""
+        rotated, labels = rotation_batch(images)
         logits = self.rotation_logits(rotated, training=training)
-        loss = self.pretext_loss(logits, labels)
-        return loss, self.pretext_accuracy(logits, labels)
-
-    def train_step(self, data):
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
-            loss, accuracy = self._step(data, training=True)
-            total = loss
-            if self.losses:
-                total = total + ops.sum(self.losses)
-            scaled = total / replicas
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(accuracy)
-        return {m.name: m.result() for m in self.metrics}
-
-    def test_step(self, data):
-        loss, accuracy = self._step(data, training=False)
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(accuracy)
-        return {m.name: m.result() for m in self.metrics}
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"encoder": keras.saving.serialize_keras_object(self.encoder)})
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
+        return {
+            "pretext_loss": self.pretext_loss(logits, labels),
+            "pretext_accuracy": self.pretext_accuracy(logits, labels),
+        }
 
 
 @register_method("rotnet")

@@ -50,6 +50,8 @@ def test_cifar10_archive_counts_shapes_and_classes():
     images, labels = data.load_arrays(path, split="test", limit=300, seed=1)
     assert images.shape == (300, 32, 32, 3) and images.dtype == np.float32
     assert labels.dtype == np.int32
+    batch = next(iter(data.load(path, split="test", batch_size=4)))[0]
+    assert batch.shape[1:] == (32, 32, 3)  # static, for graph-mode models
     assert images.min() >= -1.0 and images.max() <= 1.0
     assert images.max() - images.min() > 1.5  # real images span the range
     # A seeded subset spreads over all classes, not the first folder.

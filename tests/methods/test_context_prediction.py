@@ -2,25 +2,16 @@ import keras
 import numpy as np
 import pytest
 
-from keras_ssl import data
 from keras_ssl.architectures import nin_encoder
 from keras_ssl.methods import ContextPrediction, build_context_prediction, build_method
 from keras_ssl.ops import NEIGHBOUR_OFFSETS
-from tests.helpers import assert_keras_round_trip, cifar10_path
-
-
-def _cifar(limit, batch_size, seed=0, labeled=True):
-    return data.load(
-        cifar10_path("test"),
-        split="test",
-        image_size=32,
-        batch_size=batch_size,
-        limit=limit,
-        seed=seed,
-        shuffle=True,
-        repeat=True,
-        labeled=labeled,
-    )
+from tests.methods.pretext_helpers import (
+    assert_logs_finite_metrics,
+    assert_round_trip,
+    cifar,
+    fit_briefly,
+    random_images,
+)
 
 
 def _small(**kwargs):
@@ -38,17 +29,12 @@ def _small(**kwargs):
 def trained():
     keras.utils.set_random_seed(0)
     model = _small(chromatic="drop")
-    model.compile()
     # Unlabeled images: the dataset yields image batches only.
-    dataset = _cifar(64, 8, labeled=False)
-    history = model.fit(dataset, steps_per_epoch=4, epochs=1, verbose=0)
-    return model, history
+    return fit_briefly(model, cifar(64, 8, labeled=False), 4)
 
 
 def test_fit_on_real_images_logs_finite_metrics(trained):
-    _, history = trained
-    assert np.isfinite(history.history["pretext_loss"][-1])
-    assert 0.0 <= history.history["pretext_accuracy"][-1] <= 1.0
+    assert_logs_finite_metrics(trained[1])
 
 
 def test_pairs_carry_their_relative_position(trained):
@@ -67,7 +53,7 @@ def test_pairs_carry_their_relative_position(trained):
 
 def test_dropping_keeps_one_channel_per_patch(trained):
     model, _ = trained
-    images = np.random.default_rng().uniform(-1, 1, (16, 32, 32, 3)).astype("float32")
+    images = random_images(16)
     centre, _, _ = model.pairs(images, training=True)
     spread = np.asarray(centre).std(axis=(1, 2))
     assert ((spread > 0.1).sum(axis=-1) == 1).all()
@@ -75,9 +61,8 @@ def test_dropping_keeps_one_channel_per_patch(trained):
 
 def test_round_trip(trained, tmp_path):
     model, _ = trained
-    images = np.random.default_rng().uniform(-1, 1, (8, 32, 32, 3)).astype("float32")
-    restored = assert_keras_round_trip(model, inputs=images, tmp_path=tmp_path)
-    assert isinstance(restored, ContextPrediction) and restored.chromatic == "drop"
+    restored = assert_round_trip(model, tmp_path, count=8)
+    assert restored.chromatic == "drop"
 
 
 def test_registered_and_build_time_errors():
@@ -105,7 +90,7 @@ def test_pretext_accuracy_rises_well_above_chance():
         encoder_config={"width": 32, "num_blocks": 3}, patch_units=64, hidden_units=128
     )
     model.compile()
-    history = model.fit(_cifar(2048, 64), steps_per_epoch=100, epochs=5, verbose=0)
+    history = model.fit(cifar(2048, 64), steps_per_epoch=100, epochs=5, verbose=0)
     accuracy = history.history["pretext_accuracy"]
     print("context_prediction pretext accuracy per epoch:", accuracy)
     # Chance is 1/8; 8-pixel patches of 32-pixel images make the task hard.

@@ -2,23 +2,15 @@ import keras
 import numpy as np
 import pytest
 
-from keras_ssl import data
 from keras_ssl.methods import DeepPermNet, build_deeppermnet, build_method
 from keras_ssl.ops import hungarian_match, permutation_matrix
-from tests.helpers import assert_keras_round_trip, cifar10_path
-
-
-def _cifar(limit, batch_size, seed=0):
-    return data.load(
-        cifar10_path("test"),
-        split="test",
-        image_size=32,
-        batch_size=batch_size,
-        limit=limit,
-        seed=seed,
-        shuffle=True,
-        repeat=True,
-    )
+from tests.methods.pretext_helpers import (
+    assert_logs_finite_metrics,
+    assert_round_trip,
+    cifar,
+    fit_briefly,
+    random_images,
+)
 
 
 def _small(**kwargs):
@@ -35,22 +27,16 @@ def _small(**kwargs):
 @pytest.fixture(scope="module")
 def trained():
     keras.utils.set_random_seed(0)
-    model = _small()
-    model.compile()
-    history = model.fit(_cifar(64, 8), steps_per_epoch=4, epochs=1, verbose=0)
-    return model, history
+    return fit_briefly(_small(), cifar(64, 8), 4)
 
 
 def test_fit_on_real_images_logs_finite_metrics(trained):
-    _, history = trained
-    assert np.isfinite(history.history["pretext_loss"][-1])
-    for name in ("pretext_accuracy", "permutation_accuracy"):
-        assert 0.0 <= history.history[name][-1] <= 1.0
+    assert_logs_finite_metrics(trained[1], ("pretext_accuracy", "permutation_accuracy"))
 
 
 def test_outputs_are_doubly_stochastic_and_loss_is_row_cross_entropy(trained):
     model, _ = trained
-    images = np.random.default_rng().uniform(-1, 1, (5, 32, 32, 3)).astype("float32")
+    images = random_images(5)
     soft = np.asarray(model(images))
     assert soft.shape == (5, 9, 9)
     np.testing.assert_allclose(soft.sum(axis=1), 1, atol=1e-3)
@@ -69,7 +55,7 @@ def test_outputs_are_doubly_stochastic_and_loss_is_row_cross_entropy(trained):
 
 def test_evaluate_permutations_uses_the_hungarian_decoding(trained):
     model, _ = trained
-    images = np.random.default_rng().uniform(-1, 1, (6, 32, 32, 3)).astype("float32")
+    images = random_images(6)
     result = model.evaluate_permutations(images, seed=3)
     truth = np.argsort(np.random.default_rng(3).random((6, 9)), axis=1)
     tiles, _ = model.puzzles(images, permutations=truth)
@@ -82,9 +68,7 @@ def test_evaluate_permutations_uses_the_hungarian_decoding(trained):
 
 def test_round_trip(trained, tmp_path):
     model, _ = trained
-    images = np.random.default_rng().uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
-    restored = assert_keras_round_trip(model, inputs=images, tmp_path=tmp_path)
-    assert isinstance(restored, DeepPermNet)
+    restored = assert_round_trip(model, tmp_path)
     assert restored.sinkhorn.n_iters == model.sinkhorn.n_iters
 
 
@@ -113,8 +97,8 @@ def test_tile_accuracy_rises_well_above_chance():
         encoder_config={"width": 32, "num_blocks": 3}, tile_units=64, hidden_units=256
     )
     model.compile()
-    model.fit(_cifar(2048, 32), steps_per_epoch=100, epochs=5, verbose=0)
-    result = model.evaluate_permutations(_cifar(256, 64, seed=11), steps=4)
+    model.fit(cifar(2048, 32), steps_per_epoch=100, epochs=5, verbose=0)
+    result = model.evaluate_permutations(cifar(256, 64, seed=11), steps=4)
     # Chance is 1/9 per tile and 1/9! per puzzle.
     print("deeppermnet Hungarian accuracies:", result)
     assert result["tile_accuracy"] > 0.25, result

@@ -2,25 +2,17 @@ import keras
 import numpy as np
 import pytest
 
-from keras_ssl import data
 from keras_ssl.architectures import nin_encoder
 from keras_ssl.methods import Jigsaw, build_jigsaw, build_method
 from keras_ssl.methods.jigsaw import random_grayscale
 from keras_ssl.ops import jigsaw_tiles, normalize_tiles, permutation_set, shuffle_tiles
-from tests.helpers import assert_keras_round_trip, cifar10_path
-
-
-def _cifar(limit, batch_size, seed=0):
-    return data.load(
-        cifar10_path("test"),
-        split="test",
-        image_size=32,
-        batch_size=batch_size,
-        limit=limit,
-        seed=seed,
-        shuffle=True,
-        repeat=True,
-    )
+from tests.methods.pretext_helpers import (
+    assert_logs_finite_metrics,
+    assert_round_trip,
+    cifar,
+    fit_briefly,
+    random_images,
+)
 
 
 def _small(**kwargs):
@@ -38,21 +30,16 @@ def _small(**kwargs):
 @pytest.fixture(scope="module")
 def trained():
     keras.utils.set_random_seed(0)
-    model = _small()
-    model.compile()
-    history = model.fit(_cifar(64, 8), steps_per_epoch=4, epochs=1, verbose=0)
-    return model, history
+    return fit_briefly(_small(), cifar(64, 8), 4)
 
 
 def test_fit_on_real_images_logs_finite_metrics(trained):
-    _, history = trained
-    assert np.isfinite(history.history["pretext_loss"][-1])
-    assert 0.0 <= history.history["pretext_accuracy"][-1] <= 1.0
+    assert_logs_finite_metrics(trained[1])
 
 
 def test_puzzles_are_tiles_shuffled_by_their_class(trained):
     model, _ = trained
-    images = np.random.default_rng().uniform(-1, 1, (12, 32, 32, 3)).astype("float32")
+    images = random_images(12)
     tiles, labels = model.puzzles(images, training=False)
     labels = np.asarray(labels)
     np.testing.assert_array_equal(labels, np.arange(12) % 10)
@@ -68,7 +55,7 @@ def test_puzzles_are_tiles_shuffled_by_their_class(trained):
 
 
 def test_random_grayscale_probability():
-    images = np.random.default_rng().uniform(-1, 1, (400, 4, 4, 3)).astype("float32")
+    images = random_images(400, size=4)
     out = np.asarray(random_grayscale(images, 0.66, seed=0))
     grey = np.isclose(out[..., 0], out[..., 1]).all(axis=(1, 2))
     assert 0.55 < grey.mean() < 0.77
@@ -77,9 +64,7 @@ def test_random_grayscale_probability():
 
 def test_round_trip(trained, tmp_path):
     model, _ = trained
-    images = np.random.default_rng().uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
-    restored = assert_keras_round_trip(model, inputs=images, tmp_path=tmp_path)
-    assert isinstance(restored, Jigsaw)
+    restored = assert_round_trip(model, tmp_path)
     np.testing.assert_array_equal(restored.permutations, model.permutations)
 
 
@@ -118,11 +103,11 @@ def test_pretext_accuracy_rises_well_above_chance():
         hidden_units=128,
     )
     model.compile()
-    history = model.fit(_cifar(2048, 32), steps_per_epoch=100, epochs=4, verbose=0)
+    history = model.fit(cifar(2048, 32), steps_per_epoch=100, epochs=4, verbose=0)
     # Chance is 1 / 100.
     assert history.history["pretext_accuracy"][-1] > 0.1, history.history
     results = model.evaluate(
-        _cifar(256, 64, seed=11), steps=4, verbose=0, return_dict=True
+        cifar(256, 64, seed=11), steps=4, verbose=0, return_dict=True
     )
     print("jigsaw pretext accuracy:", history.history, results)
     assert results["pretext_accuracy"] > 0.1, results
@@ -130,6 +115,6 @@ def test_pretext_accuracy_rises_well_above_chance():
 
 def test_trained_encoder_also_embeds_whole_images(trained):
     model, _ = trained
-    images = np.random.default_rng().uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
+    images = random_images(2)
     assert model.encoder(images).shape[0] == 2
     assert model.pooling(model.encoder(images)).shape == (2, model.feature_dim)

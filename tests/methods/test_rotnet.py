@@ -2,24 +2,16 @@ import keras
 import numpy as np
 import pytest
 
-from keras_ssl import data
 from keras_ssl.architectures import nin_encoder
 from keras_ssl.methods import RotNet, build_method, build_rotnet
 from keras_ssl.ops import rotation_batch
-from tests.helpers import assert_keras_round_trip, cifar10_path
-
-
-def _cifar(limit, batch_size, seed=0):
-    return data.load(
-        cifar10_path("test"),
-        split="test",
-        image_size=32,
-        batch_size=batch_size,
-        limit=limit,
-        seed=seed,
-        shuffle=True,
-        repeat=True,
-    )
+from tests.methods.pretext_helpers import (
+    assert_logs_finite_metrics,
+    assert_round_trip,
+    cifar,
+    fit_briefly,
+    random_images,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +19,18 @@ def trained():
     """A narrow RotNet fitted briefly on real CIFAR-10 images."""
     keras.utils.set_random_seed(0)
     model = build_rotnet(32, encoder_config={"width": 16, "num_blocks": 3})
-    model.compile(optimizer=keras.optimizers.Adam(3e-3))
-    history = model.fit(_cifar(512, 16), steps_per_epoch=40, epochs=1, verbose=0)
-    return model, history
+    return fit_briefly(model, cifar(512, 16), 40, keras.optimizers.Adam(3e-3))
 
 
 def test_fit_logs_finite_pretext_loss_and_accuracy(trained):
-    _, history = trained
-    loss = history.history["pretext_loss"][-1]
-    accuracy = history.history["pretext_accuracy"][-1]
-    assert np.isfinite(loss) and 0.0 <= accuracy <= 1.0
+    assert_logs_finite_metrics(trained[1])
 
 
 def test_pretext_accuracy_on_real_images_beats_chance(trained):
     model, _ = trained
     # Held-out images (a different seeded subset), upright and rotated.
     results = model.evaluate(
-        _cifar(128, 32, seed=7), steps=4, verbose=0, return_dict=True
+        cifar(128, 32, seed=7), steps=4, verbose=0, return_dict=True
     )
     print("rotnet held-out pretext accuracy after 40 steps:", results)
     assert results["pretext_accuracy"] > 0.35, results
@@ -51,7 +38,7 @@ def test_pretext_accuracy_on_real_images_beats_chance(trained):
 
 def test_call_scores_the_four_rotations_in_order(trained):
     model, _ = trained
-    images = np.random.default_rng().uniform(-1, 1, (3, 32, 32, 3)).astype("float32")
+    images = random_images(3)
     rotated, labels = rotation_batch(images)
     logits = np.asarray(model(images))
     np.testing.assert_allclose(logits, model.rotation_logits(rotated), atol=1e-5)
@@ -66,12 +53,9 @@ def test_call_scores_the_four_rotations_in_order(trained):
 
 def test_round_trip(trained, tmp_path):
     model, _ = trained
-    images = np.random.default_rng().uniform(-1, 1, (4, 32, 32, 3)).astype("float32")
-    restored = assert_keras_round_trip(model, inputs=images, tmp_path=tmp_path)
-    assert isinstance(restored, RotNet)
-    # Training resumes where it stopped: the optimizer and its state load too.
+    restored = assert_round_trip(model, tmp_path)
     assert isinstance(restored.optimizer, keras.optimizers.Adam)
-    assert int(restored.optimizer.iterations) == int(model.optimizer.iterations)
+    images = random_images(4)
     np.testing.assert_allclose(
         restored.encoder(images), model.encoder(images), atol=1e-6
     )
@@ -111,9 +95,9 @@ def test_pretext_accuracy_rises_well_above_chance():
     keras.utils.set_random_seed(1)
     model = build_rotnet(32, encoder_config={"width": 32, "num_blocks": 3})
     model.compile(optimizer=keras.optimizers.Adam(2e-3))
-    model.fit(_cifar(2048, 32), steps_per_epoch=64, epochs=4, verbose=0)
+    model.fit(cifar(2048, 32), steps_per_epoch=64, epochs=4, verbose=0)
     results = model.evaluate(
-        _cifar(256, 64, seed=11), steps=4, verbose=0, return_dict=True
+        cifar(256, 64, seed=11), steps=4, verbose=0, return_dict=True
     )
     print("rotnet held-out pretext accuracy:", results)
     assert results["pretext_accuracy"] > 0.45, results

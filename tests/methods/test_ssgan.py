@@ -14,6 +14,7 @@ def digits():
 
 @pytest.fixture(scope="module")
 def trained(digits):
+    keras.utils.set_random_seed(0)
     gan = build_method("ssgan", image_size=32, channels=1, width=4, z_dim=8, seed=0)
     gan.compile()
     history = gan.fit(digits, epochs=3, verbose=0)
