@@ -117,6 +117,10 @@ class Jigsaw(PretextTask):
         self.gap = gap
         self.jitter = jitter
         self.tile_size = jigsaw_tile_size(self.image_size, grid, gap, jitter)
+        self.channels = encoder_channels(encoder)
+        self.image_shape = self.image_size + (self.channels,)
+        # Checked before the permutation set, which takes seconds to draw.
+        check_encoder_input(encoder, (self.tile_size, self.tile_size, self.channels))
         self.num_permutations = num_permutations
         self.permutation_seed = permutation_seed
         self.permutations = permutation_set(
@@ -131,9 +135,6 @@ class Jigsaw(PretextTask):
         self.tile_units = tile_units
         self.hidden_units = hidden_units
         self.seed = seed
-        self.channels = encoder_channels(encoder)
-        self.image_shape = self.image_size + (self.channels,)
-        check_encoder_input(encoder, (self.tile_size, self.tile_size, self.channels))
         num_tiles = grid * grid
         self.tile_dense = keras.layers.Dense(
             tile_units, activation="relu", name="tile_dense"
