@@ -77,7 +77,7 @@ def register(subparsers):
 
 
 def resolve_recipe_path(recipe):
-    """A recipe path, or the recipe.yaml of the zoo preset named `recipe`."""
+    """A recipe path, or the recipe of the zoo preset named `recipe`."""
     if os.path.isfile(recipe):
         return recipe
     candidates = [
@@ -92,6 +92,12 @@ def resolve_recipe_path(recipe):
     for candidate in candidates:
         if os.path.isfile(candidate):
             return candidate
+    # An installed package has no zoo/ folder: the presets it ships carry
+    # their recipes as package data.
+    from keras_ssl import zoo
+
+    if recipe in zoo.list_presets():
+        return zoo.get_preset(recipe).recipe
     raise FileNotFoundError(
         f"No recipe at {recipe!r} and no zoo preset of that name "
         f"(looked for {', '.join(candidates)})"
