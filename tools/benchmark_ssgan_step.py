@@ -188,6 +188,7 @@ class FitStepTimer(keras.callbacks.Callback):
 def main(argv=None):
     args = parse_args(argv)
     start_wall, start_cpu = time.perf_counter(), cpu_seconds()
+    load_start = list(os.getloadavg())
     keras.utils.set_random_seed(args.seed)
     images, _ = ssl_data.load_arrays(
         args.data, split="test", limit=args.batch_size, seed=args.seed
@@ -305,7 +306,7 @@ def main(argv=None):
             "machine": {
                 "platform": platform.platform(),
                 "cpu_count": os.cpu_count(),
-                "load_average_at_start": list(os.getloadavg()),
+                "load_average_at_start": load_start,
                 "tensorflow": tf.__version__,
                 "keras": keras.__version__,
                 "devices": [d.device_type for d in tf.config.list_physical_devices()],

@@ -111,11 +111,12 @@ def _tfds_info(name, split, data_dir, builder=None):
 
 
 def _subset(count, limit, seed):
-    """Indices of `limit` examples out of `count`, spread by a seeded shuffle."""
+    """Indices of `limit` examples out of `count`, in a seeded random order."""
     if limit is None or limit >= count:
         return np.arange(count)
     rng = np.random.default_rng(0 if seed is None else seed)
-    return np.sort(rng.permutation(count)[:limit])
+    # Kept in random order: `images[:k]` of a subset is itself a random sample.
+    return rng.permutation(count)[:limit]
 
 
 def _decode(encoded, name, channels, expected_shape):
@@ -251,7 +252,8 @@ def load(
         seed: makes shuffling, `limit` and augmentation reproducible.
         data_dir, download: passed to TFDS.
         labeled: yield `(images, labels)`; False yields images alone.
-        limit: keep a random (seeded) subset of this many examples.
+        limit: keep a random (seeded) subset of this many examples, in
+            random order.
         channels: None for the stored channels, 1 or 3 to convert.
         drop_remainder: drop the last incomplete batch.
         repeat: repeat forever (for `fit(steps_per_epoch=...)`).

@@ -5,6 +5,8 @@ from keras_ssl.layers.class_projection import ClassProjection
 from keras_ssl.layers.conditional_batch_normalization import (
     ConditionalBatchNormalization,
 )
+from keras_ssl.layers.discriminator_block import DiscriminatorBlock
+from keras_ssl.layers.generator_block import GeneratorBlock
 from keras_ssl.layers.memory_bank import MemoryBank
 from keras_ssl.layers.self_attention_2d import SelfAttention2D
 from keras_ssl.layers.self_modulated_batch_normalization import (
@@ -17,14 +19,11 @@ __all__ = [
     "ChannelWiseDense",
     "ClassProjection",
     "ConditionalBatchNormalization",
+    "DiscriminatorBlock",
+    "GeneratorBlock",
     "MemoryBank",
     "SelfAttention2D",
     "SelfModulatedBatchNormalization",
     "SinkhornNormalization",
     "SpectralNormalization",
 ]
-
-from keras_ssl.layers.discriminator_block import DiscriminatorBlock  # noqa: E402
-from keras_ssl.layers.generator_block import GeneratorBlock  # noqa: E402
-
-__all__ += ["DiscriminatorBlock", "GeneratorBlock"]

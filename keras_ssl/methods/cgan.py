@@ -22,12 +22,8 @@ k-means on self-supervised features (S3GAN's clustering variant).
 
 import keras
 
-from keras_ssl.architectures.resnet_gan import (
-    _check_positive_int,
-    resnet_discriminator,
-    resnet_generator,
-)
-from keras_ssl.methods.gan import GAN, _widths
+from keras_ssl.architectures.resnet_gan import _check_positive_int
+from keras_ssl.methods.gan import GAN, _gan_options, _resnet_networks
 from keras_ssl.methods.registry import register_method
 
 
@@ -58,22 +54,9 @@ class ConditionalGAN(GAN):
         discriminator,
         num_classes,
         loss="hinge",
-        n_disc=1,
-        gp_weight=None,
-        ema_decay=None,
-        seed=None,
         **kwargs,
     ):
-        super().__init__(
-            generator,
-            discriminator,
-            loss=loss,
-            n_disc=n_disc,
-            gp_weight=gp_weight,
-            ema_decay=ema_decay,
-            seed=seed,
-            **kwargs,
-        )
+        super().__init__(generator, discriminator, loss=loss, **kwargs)
         self.num_classes = _check_positive_int(num_classes, "num_classes")
         if not (self.conditional_generator and self.conditional_discriminator):
             raise ValueError(
@@ -128,34 +111,22 @@ def build_cgan(
     [(None, 32, 32, 3), (None,)]
     """
     num_classes = check_num_classes(num_classes, "build_cgan")
-    g_base, d_base = _widths("resnet", image_size, width, g_width, d_width)
-    generator = resnet_generator(
+    conditional = {"num_classes": num_classes}
+    generator, discriminator = _resnet_networks(
         image_size,
+        channels,
         z_dim,
-        g_base,
-        channels,
-        num_classes=num_classes,
-        normalization="conditional",
-        style=style,
-        attention_resolution=attention_resolution,
-    )
-    discriminator = resnet_discriminator(
-        image_size,
-        d_base,
-        channels,
-        spectral_norm=spectral_norm,
-        num_classes=num_classes,
-        style=style,
-        attention_resolution=attention_resolution,
+        (width, g_width, d_width),
+        spectral_norm,
+        style,
+        attention_resolution,
+        generator_options={**conditional, "normalization": "conditional"},
+        discriminator_options=conditional,
     )
     return ConditionalGAN(
         generator,
         discriminator,
         num_classes=num_classes,
-        loss=loss,
-        n_disc=n_disc,
-        gp_weight=gp_weight,
-        ema_decay=ema_decay,
-        seed=seed,
         name="cgan",
+        **_gan_options(loss, n_disc, gp_weight, ema_decay, seed),
     )

@@ -65,6 +65,27 @@ def _replicas():
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
+def _replica_share(draw, batch_size):
+    """This replica's `batch_size` rows of `draw(global batch size)`.
+
+    Every replica holds the same `SeedGenerator` state, so each one drawing
+    its own batch would give all replicas the same noise. Drawing the global
+    batch everywhere and keeping this replica's slice gives exactly the
+    noise one device draws for the whole batch.
+    """
+    replicas = _replicas()
+    if replicas == 1:
+        return draw(batch_size)
+    context = tf.distribute.get_replica_context()
+    replica = 0 if context is None else context.replica_id_in_sync_group
+    start = replica * batch_size
+    return draw(batch_size * replicas)[start : start + batch_size]
+
+
+def _slice_outputs(outputs, start, stop=None):
+    return {name: value[start:stop] for name, value in outputs.items()}
+
+
 def _cross_entropy(labels, logits):
     return keras.losses.sparse_categorical_crossentropy(
         labels, ops.cast(logits, "float32"), from_logits=True
@@ -378,16 +399,22 @@ class GAN(keras.Model):
 
     # ------------------------------------------------------------ networks
     def sample_inputs(self, batch_size):
-        """Noise (and labels, for a conditional G) for `batch_size` fakes."""
-        z = keras.random.normal((batch_size, self.z_dim), seed=self.seed_generator)
+        """Noise (and labels, for a conditional G) for `batch_size` fakes.
+
+        Under a distribution strategy, `batch_size` is this replica's share
+        and the values are this replica's slice of the global batch's draw.
+        """
+        z = _replica_share(
+            lambda n: keras.random.normal((n, self.z_dim), seed=self.seed_generator),
+            batch_size,
+        )
         labels = None
         if self.num_classes is not None:
-            labels = keras.random.randint(
-                (batch_size,),
-                0,
-                self.num_classes,
-                seed=self.seed_generator,
-                dtype="int32",
+            labels = _replica_share(
+                lambda n: keras.random.randint(
+                    (n,), 0, self.num_classes, seed=self.seed_generator, dtype="int32"
+                ),
+                batch_size,
             )
         return z, labels
 
@@ -429,33 +456,80 @@ class GAN(keras.Model):
     ):
         """D's loss `L_D` and its terms (a dict), in `keras.ops`.
 
-        Real and fake images go through D in one call (as compare_gan does),
-        so spectral norm's power iteration advances once per update.
-        `input_gradients` are D's input gradients at interpolated images for
-        the gradient penalty (computed by the train step).
+        Real, fake and auxiliary images (`auxiliary_inputs`) go through D in
+        one call (as compare_gan does), so spectral norm's power iteration
+        advances once per update. `input_gradients` are D's input gradients
+        at interpolated images for the gradient penalty (computed by the
+        train step).
         """
-        images = ops.concatenate([real_images, fake_images], axis=0)
-        labels = self._concat_labels(real_labels, fake_labels)
-        logits = self.discriminate(images, labels, training=training)["logits"]
-        real_logits, fake_logits = ops.split(logits, 2, axis=0)
+        batch = ops.shape(real_images)[0]
+        auxiliary = self.auxiliary_inputs(real_images, real_labels)
+        images = [real_images, fake_images]
+        labels = [real_labels, fake_labels]
+        if auxiliary is not None:
+            images.append(auxiliary[0])
+            labels.append(auxiliary[1])
+        outputs = self.discriminate(
+            ops.concatenate(images, axis=0),
+            self._concat_labels(*labels),
+            training=training,
+        )
+        logits = outputs["logits"]
         adversarial = gan_losses.discriminator_loss(
-            real_logits, fake_logits, self.gan_loss
+            logits[:batch], logits[batch : 2 * batch], self.gan_loss
         )
         terms = {"d_adversarial_loss": adversarial}
         total = adversarial
+        if auxiliary is not None:
+            extra, extra_terms = self.auxiliary_discriminator_loss(
+                _slice_outputs(outputs, 2 * batch), auxiliary[2]
+            )
+            total = total + extra
+            terms.update(extra_terms)
         if input_gradients is not None:
             penalty = gan_losses.gradient_penalty(input_gradients)
             terms["gradient_penalty"] = penalty
             total = total + self.gp_weight * penalty
-        return total, terms
+        extra, extra_terms = self.extra_discriminator_loss(outputs, batch, real_labels)
+        terms.update(extra_terms)
+        return total + extra, terms
 
     def generator_loss(self, fake_images, fake_labels=None, training=False):
         """G's loss `L_G` on generated images and its terms, in `keras.ops`."""
-        logits = self.discriminate(fake_images, fake_labels, training=training)[
-            "logits"
-        ]
-        loss = gan_losses.generator_loss(logits, self.gan_loss)
-        return loss, {"g_adversarial_loss": loss}
+        batch = ops.shape(fake_images)[0]
+        auxiliary = self.auxiliary_inputs(fake_images, fake_labels)
+        images, labels = fake_images, fake_labels
+        if auxiliary is not None:
+            images = ops.concatenate([fake_images, auxiliary[0]], axis=0)
+            labels = self._concat_labels(fake_labels, auxiliary[1])
+        outputs = self.discriminate(images, labels, training=training)
+        loss = gan_losses.generator_loss(outputs["logits"][:batch], self.gan_loss)
+        terms = {"g_adversarial_loss": loss}
+        if auxiliary is not None:
+            extra, extra_terms = self.auxiliary_generator_loss(
+                _slice_outputs(outputs, batch), auxiliary[2]
+            )
+            loss = loss + extra
+            terms.update(extra_terms)
+        return loss, terms
+
+    # Hooks of the self-supervised / semi-supervised subclasses: the base
+    # GAN has no auxiliary task and no extra terms.
+    def auxiliary_inputs(self, images, labels):
+        """Extra images D sees with a batch: `(images, labels, targets)` or None."""
+        return None
+
+    def auxiliary_discriminator_loss(self, outputs, targets):
+        """Weighted D loss on the auxiliary images' outputs, and its terms."""
+        return 0.0, {}
+
+    def auxiliary_generator_loss(self, outputs, targets):
+        """Weighted G loss on the auxiliary images' outputs, and its terms."""
+        return 0.0, {}
+
+    def extra_discriminator_loss(self, outputs, batch, real_labels):
+        """Further D terms on the real images (the first `batch` outputs)."""
+        return 0.0, {}
 
     @staticmethod
     def _concat_labels(*labels):
@@ -466,7 +540,10 @@ class GAN(keras.Model):
     # ------------------------------------------------------------ training
     def _input_gradients(self, real, fake, labels):
         """D's gradients w.r.t. interpolated images (WGAN-GP), differentiable."""
-        alpha = keras.random.uniform((ops.shape(real)[0],), seed=self.seed_generator)
+        alpha = _replica_share(
+            lambda n: keras.random.uniform((n,), seed=self.seed_generator),
+            ops.shape(real)[0],
+        )
         points = gan_losses.interpolate(real, fake, alpha)
         with tf.GradientTape() as tape:
             tape.watch(points)
@@ -484,9 +561,20 @@ class GAN(keras.Model):
             parts.append((images[i * size : (i + 1) * size], part_labels))
         return parts
 
-    def _apply(self, optimizer, loss, tape, variables):
-        gradients = tape.gradient(loss, variables)
+    def _minimize(self, optimizer, variables, compute_loss):
+        """One update of `variables` on `compute_loss() -> (loss, terms)`.
+
+        The per-replica mean loss is divided by the number of replicas, as
+        the replicas' gradients are summed, and scaled by the optimizer
+        (`LossScaleOptimizer` under `mixed_float16`; the identity otherwise)
+        inside the tape, so that small float16 gradients do not flush to 0.
+        """
+        with tf.GradientTape() as tape:
+            loss, terms = compute_loss()
+            scaled = optimizer.scale_loss(loss / _replicas())
+        gradients = tape.gradient(scaled, variables)
         optimizer.apply_gradients(zip(gradients, variables))
+        return loss, terms
 
     def _update_trackers(self, values):
         # A term may come with "<name>_weight" (e.g. the number of labelled
@@ -499,30 +587,33 @@ class GAN(keras.Model):
 
     def discriminator_step(self, real, real_labels=None):
         """One D update on a real (sub-)batch with fresh fakes; returns the logs."""
-        batch = ops.shape(real)[0]
-        z, fake_labels = self.sample_inputs(batch)
+        z, fake_labels = self.sample_inputs(ops.shape(real)[0])
         fake = ops.stop_gradient(self.generate_images(z, fake_labels, training=True))
-        variables = self.discriminator.trainable_variables
-        with tf.GradientTape() as tape:
+
+        def compute_loss():
             gradients = None
             if self.gp_weight > 0:
                 gradients = self._input_gradients(real, fake, real_labels)
-            loss, terms = self.discriminator_loss(
+            return self.discriminator_loss(
                 real, fake, real_labels, fake_labels, gradients, training=True
             )
-            scaled = loss / _replicas()
-        self._apply(self.d_optimizer, scaled, tape, variables)
+
+        loss, terms = self._minimize(
+            self.d_optimizer, self.discriminator.trainable_variables, compute_loss
+        )
         return {**terms, "d_loss": loss}
 
     def generator_step(self, batch_size):
         """One G update on `batch_size` fresh fakes; returns the logs."""
         z, fake_labels = self.sample_inputs(batch_size)
-        variables = self.generator.trainable_variables
-        with tf.GradientTape() as tape:
+
+        def compute_loss():
             fake = self.generate_images(z, fake_labels, training=True)
-            loss, terms = self.generator_loss(fake, fake_labels, training=True)
-            scaled = loss / _replicas()
-        self._apply(self.g_optimizer, scaled, tape, variables)
+            return self.generator_loss(fake, fake_labels, training=True)
+
+        loss, terms = self._minimize(
+            self.g_optimizer, self.generator.trainable_variables, compute_loss
+        )
         if self.ema_generator is not None:
             self._update_ema()
         return {**terms, "g_loss": loss}
@@ -616,7 +707,7 @@ class GAN(keras.Model):
             images = self.generate_images(
                 z[start:stop], chunk_labels, training=False, generator=generator
             )
-            chunks.append(ops.convert_to_numpy(images))
+            chunks.append(ops.convert_to_numpy(ops.cast(images, "float32")))
         if not chunks:
             return np.zeros((0,) + self.image_shape, "uint8")
         images = np.concatenate(chunks, axis=0)
@@ -631,6 +722,45 @@ def _widths(architecture, image_size, width, g_width, d_width):
         # compare_gan's CIFAR ratio: G 256 / D 128 at width 128.
         return g_width or (None if width is None else 2 * width), d_width or width
     return g_width or width, d_width or width
+
+
+def _resnet_networks(
+    image_size,
+    channels,
+    z_dim,
+    widths,
+    spectral_norm,
+    style,
+    attention_resolution,
+    generator_options=None,
+    discriminator_options=None,
+):
+    """compare_gan's ResNet G and D; `widths` = (width, g_width, d_width)."""
+    g_base, d_base = _widths("resnet", image_size, *widths)
+    shared = {"style": style, "attention_resolution": attention_resolution}
+    generator = resnet_generator(
+        image_size, z_dim, g_base, channels, **shared, **(generator_options or {})
+    )
+    discriminator = resnet_discriminator(
+        image_size,
+        d_base,
+        channels,
+        spectral_norm=spectral_norm,
+        **shared,
+        **(discriminator_options or {}),
+    )
+    return generator, discriminator
+
+
+def _gan_options(loss, n_disc, gp_weight, ema_decay, seed):
+    """The `GAN` constructor arguments every factory passes through."""
+    return {
+        "loss": loss,
+        "n_disc": n_disc,
+        "gp_weight": gp_weight,
+        "ema_decay": ema_decay,
+        "seed": seed,
+    }
 
 
 def check_architecture(architecture):
@@ -684,36 +814,25 @@ def build_gan(
     (3, 32, 32, 1)
     """
     check_architecture(architecture)
-    g_base, d_base = _widths(architecture, image_size, width, g_width, d_width)
     if architecture == "dcgan":
+        g_base, d_base = _widths(architecture, image_size, width, g_width, d_width)
         generator = dcgan_generator(image_size, z_dim, g_base, channels)
         discriminator = dcgan_discriminator(
             image_size, d_base, channels, spectral_norm=spectral_norm
         )
     else:
-        generator = resnet_generator(
+        generator, discriminator = _resnet_networks(
             image_size,
+            channels,
             z_dim,
-            g_base,
-            channels,
-            style=style,
-            attention_resolution=attention_resolution,
-        )
-        discriminator = resnet_discriminator(
-            image_size,
-            d_base,
-            channels,
-            spectral_norm=spectral_norm,
-            style=style,
-            attention_resolution=attention_resolution,
+            (width, g_width, d_width),
+            spectral_norm,
+            style,
+            attention_resolution,
         )
     return GAN(
         generator,
         discriminator,
-        loss=loss,
-        n_disc=n_disc,
-        gp_weight=gp_weight,
-        ema_decay=ema_decay,
-        seed=seed,
         name="gan",
+        **_gan_options(loss, n_disc, gp_weight, ema_decay, seed),
     )

@@ -36,9 +36,13 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_ssl.architectures.resnet_gan import resnet_discriminator, resnet_generator
 from keras_ssl.methods.cgan import check_num_classes
-from keras_ssl.methods.gan import _check_weight, _cross_entropy, _widths
+from keras_ssl.methods.gan import (
+    _check_weight,
+    _cross_entropy,
+    _gan_options,
+    _resnet_networks,
+)
 from keras_ssl.methods.registry import register_method
 from keras_ssl.methods.ssgan import SSGAN
 
@@ -187,24 +191,11 @@ class S3GAN(SSGAN):
         loss="hinge",
         alpha=0.2,
         beta=1.0,
-        n_disc=1,
-        gp_weight=None,
-        ema_decay=None,
-        seed=None,
         **kwargs,
     ):
         labeled_fraction = check_labeled_fraction(labeled_fraction)
         super().__init__(
-            generator,
-            discriminator,
-            loss=loss,
-            alpha=alpha,
-            beta=beta,
-            n_disc=n_disc,
-            gp_weight=gp_weight,
-            ema_decay=ema_decay,
-            seed=seed,
-            **kwargs,
+            generator, discriminator, loss=loss, alpha=alpha, beta=beta, **kwargs
         )
         self.num_classes = check_num_classes(num_classes, "S3GAN")
         self.labeled_fraction = labeled_fraction
@@ -320,27 +311,21 @@ def build_s3gan(
     """
     num_classes = check_num_classes(num_classes, "build_s3gan")
     check_labeled_fraction(labeled_fraction)
-    g_base, d_base = _widths("resnet", image_size, width, g_width, d_width)
-    generator = resnet_generator(
+    conditional = {"num_classes": num_classes}
+    generator, discriminator = _resnet_networks(
         image_size,
+        channels,
         z_dim,
-        g_base,
-        channels,
-        num_classes=num_classes,
-        normalization="conditional",
-        style=style,
-        attention_resolution=attention_resolution,
-    )
-    discriminator = resnet_discriminator(
-        image_size,
-        d_base,
-        channels,
-        spectral_norm=spectral_norm,
-        num_classes=num_classes,
-        rotation_head=True,
-        class_head=True,
-        style=style,
-        attention_resolution=attention_resolution,
+        (width, g_width, d_width),
+        spectral_norm,
+        style,
+        attention_resolution,
+        generator_options={**conditional, "normalization": "conditional"},
+        discriminator_options={
+            **conditional,
+            "rotation_head": True,
+            "class_head": True,
+        },
     )
     return S3GAN(
         generator,
@@ -349,12 +334,8 @@ def build_s3gan(
         labeled_fraction=labeled_fraction,
         labeled_seed=labeled_seed,
         class_weight=class_weight,
-        loss=loss,
         alpha=alpha,
         beta=beta,
-        n_disc=n_disc,
-        gp_weight=gp_weight,
-        ema_decay=ema_decay,
-        seed=seed,
         name="s3gan",
+        **_gan_options(loss, n_disc, gp_weight, ema_decay, seed),
     )

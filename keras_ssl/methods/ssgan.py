@@ -28,9 +28,13 @@ update runs D once on real, fake and rotated images together, so the batch
 import keras
 from keras import ops
 
-from keras_ssl.architectures.resnet_gan import resnet_discriminator, resnet_generator
-from keras_ssl.losses import gan as gan_losses
-from keras_ssl.methods.gan import GAN, _check_weight, _cross_entropy, _widths
+from keras_ssl.methods.gan import (
+    GAN,
+    _check_weight,
+    _cross_entropy,
+    _gan_options,
+    _resnet_networks,
+)
 from keras_ssl.methods.registry import register_method
 from keras_ssl.ops.rotation import rotation_batch
 
@@ -87,22 +91,9 @@ class SSGAN(GAN):
         loss="non_saturating",
         alpha=0.2,
         beta=1.0,
-        n_disc=1,
-        gp_weight=None,
-        ema_decay=None,
-        seed=None,
         **kwargs,
     ):
-        super().__init__(
-            generator,
-            discriminator,
-            loss=loss,
-            n_disc=n_disc,
-            gp_weight=gp_weight,
-            ema_decay=ema_decay,
-            seed=seed,
-            **kwargs,
-        )
+        super().__init__(generator, discriminator, loss=loss, **kwargs)
         self.alpha = _check_weight(alpha, "alpha")
         self.beta = _check_weight(beta, "beta")
         outputs = discriminator.output
@@ -146,64 +137,21 @@ class SSGAN(GAN):
         quarter = ops.shape(labels)[0] // 4
         return ops.tile(labels[ops.shape(labels)[0] - quarter :], (4,))
 
-    def discriminator_loss(
-        self,
-        real_images,
-        fake_images,
-        real_labels=None,
-        fake_labels=None,
-        input_gradients=None,
-        training=False,
-    ):
-        batch = ops.shape(real_images)[0]
-        rotated, rotation_labels = rotate_quarter(real_images)
-        images = ops.concatenate([real_images, fake_images, rotated], axis=0)
-        labels = self._concat_labels(
-            real_labels, fake_labels, self._rotated_labels(real_labels)
-        )
-        outputs = self.discriminate(images, labels, training=training)
-        logits = outputs["logits"]
-        adversarial = gan_losses.discriminator_loss(
-            logits[:batch], logits[batch : 2 * batch], self.gan_loss
-        )
-        rotation_logits = outputs["rotation_logits"][2 * batch :]
-        rotation = self.rotation_loss(rotation_logits, rotation_labels)
-        total = adversarial + self.beta * rotation
-        terms = {
-            "d_adversarial_loss": adversarial,
+    def auxiliary_inputs(self, images, labels):
+        rotated, rotation_labels = rotate_quarter(images)
+        return rotated, self._rotated_labels(labels), rotation_labels
+
+    def auxiliary_discriminator_loss(self, outputs, targets):
+        logits = outputs["rotation_logits"]
+        rotation = self.rotation_loss(logits, targets)
+        return self.beta * rotation, {
             "d_rotation_loss": rotation,
-            "d_rotation_accuracy": _accuracy(rotation_labels, rotation_logits),
+            "d_rotation_accuracy": _accuracy(targets, logits),
         }
-        if input_gradients is not None:
-            penalty = gan_losses.gradient_penalty(input_gradients)
-            terms["gradient_penalty"] = penalty
-            total = total + self.gp_weight * penalty
-        extra_total, extra_terms = self.extra_discriminator_loss(
-            outputs, batch, real_labels
-        )
-        terms.update(extra_terms)
-        return total + extra_total, terms
 
-    def extra_discriminator_loss(self, outputs, batch, real_labels):
-        """Further D terms of subclasses (S3GAN's classifier); none here."""
-        return 0.0, {}
-
-    def generator_loss(self, fake_images, fake_labels=None, training=False):
-        batch = ops.shape(fake_images)[0]
-        rotated, rotation_labels = rotate_quarter(fake_images)
-        images = ops.concatenate([fake_images, rotated], axis=0)
-        labels = self._concat_labels(fake_labels, self._rotated_labels(fake_labels))
-        outputs = self.discriminate(images, labels, training=training)
-        adversarial = gan_losses.generator_loss(
-            outputs["logits"][:batch], self.gan_loss
-        )
-        rotation = self.rotation_loss(
-            outputs["rotation_logits"][batch:], rotation_labels
-        )
-        return adversarial + self.alpha * rotation, {
-            "g_adversarial_loss": adversarial,
-            "g_rotation_loss": rotation,
-        }
+    def auxiliary_generator_loss(self, outputs, targets):
+        rotation = self.rotation_loss(outputs["rotation_logits"], targets)
+        return self.alpha * rotation, {"g_rotation_loss": rotation}
 
 
 @register_method("ssgan")
@@ -235,34 +183,22 @@ def build_ssgan(
     >>> gan.discriminator.output["rotation_logits"].shape
     (None, 4)
     """
-    g_base, d_base = _widths("resnet", image_size, width, g_width, d_width)
-    generator = resnet_generator(
+    generator, discriminator = _resnet_networks(
         image_size,
+        channels,
         z_dim,
-        g_base,
-        channels,
-        normalization="self_modulated",
-        style=style,
-        attention_resolution=attention_resolution,
-    )
-    discriminator = resnet_discriminator(
-        image_size,
-        d_base,
-        channels,
-        spectral_norm=spectral_norm,
-        rotation_head=True,
-        style=style,
-        attention_resolution=attention_resolution,
+        (width, g_width, d_width),
+        spectral_norm,
+        style,
+        attention_resolution,
+        generator_options={"normalization": "self_modulated"},
+        discriminator_options={"rotation_head": True},
     )
     return SSGAN(
         generator,
         discriminator,
-        loss=loss,
         alpha=alpha,
         beta=beta,
-        n_disc=n_disc,
-        gp_weight=gp_weight,
-        ema_decay=ema_decay,
-        seed=seed,
         name="ssgan",
+        **_gan_options(loss, n_disc, gp_weight, ema_decay, seed),
     )

@@ -37,8 +37,7 @@ def test_fit_on_real_images_logs_finite_metrics(trained):
     assert_logs_finite_metrics(trained[1])
 
 
-def test_pairs_carry_their_relative_position(trained):
-    model, _ = trained
+def test_pairs_carry_their_relative_position():
     model = _small(chromatic=None)
     rows, cols = np.meshgrid(np.arange(32), np.arange(32), indexing="ij")
     image = np.stack([rows, cols, rows * 0], -1).astype("float32")

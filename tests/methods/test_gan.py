@@ -4,7 +4,9 @@ import pytest
 import tensorflow as tf
 
 from keras_ssl.data import load
+from keras_ssl.layers import SpectralNormalization
 from keras_ssl.methods import GAN, build_gan, build_method
+from keras_ssl.training.precision import precision_policy
 from tests.helpers import cifar10_path
 
 
@@ -148,3 +150,82 @@ def test_bad_input_is_a_clear_error_before_training(digits):
     conditional = build_method("cgan", width=4, z_dim=8, num_classes=3)
     with pytest.raises(ValueError, match="GAN is unconditional"):
         GAN(conditional.generator, conditional.discriminator)
+
+
+def _loss_scaled(optimizer):
+    # A small initial scale keeps float16 gradients of the scaled loss finite
+    # (the default 2**15 overflows D's first gradients at these sizes, and
+    # those steps would be skipped).
+    return keras.optimizers.LossScaleOptimizer(optimizer, initial_scale=256.0)
+
+
+def _one_update_each(policy, images, init=None):
+    wrap = _loss_scaled if policy == "mixed_float16" else (lambda opt: opt)
+    with precision_policy(policy):
+        gan = build_gan(32, channels=1, width=4, z_dim=8, seed=0)
+        gan.compile(
+            g_optimizer=wrap(keras.optimizers.SGD(0.1)),
+            d_optimizer=wrap(keras.optimizers.SGD(0.1)),
+        )
+    if init is not None:
+        gan.set_weights(init)
+    before = [np.array(w) for w in gan.get_weights()]
+    gan.discriminator_step(images)
+    gan.generator_step(16)
+    updates = [np.asarray(w) - b for w, b in zip(gan.get_weights(), before)]
+    return gan, before, updates
+
+
+def test_mixed_float16_updates_match_float32_through_loss_scaling(digits):
+    # Plain SGD in float32 against loss-scaled SGD in mixed_float16: the loss
+    # scale optimizer divides the gradients by its scale, so a train step
+    # that did not multiply the loss by it would move the weights 256 times
+    # too little (and small float16 gradients would flush to zero).
+    images, _ = next(iter(digits))
+    _, init, expected = _one_update_each("float32", images)
+    gan, _, updates = _one_update_each("mixed_float16", images, init)
+    assert keras.config.dtype_policy().name == "float32"
+    assert gan.generator.compute_dtype == "float16"
+    expected, updates = (
+        np.concatenate([u.ravel() for u in expected]),
+        np.concatenate([u.ravel() for u in updates]),
+    )
+    assert np.linalg.norm(expected) > 1e-2
+    relative = np.linalg.norm(updates - expected) / np.linalg.norm(expected)
+    assert relative < 0.05, relative
+    for optimizer in (gan.g_optimizer, gan.d_optimizer):
+        assert int(optimizer.iterations.numpy()) == 1
+
+
+def test_mixed_float16_trains_ssgan_with_float32_statistics(digits):
+    with precision_policy("mixed_float16"):
+        gan = build_method("ssgan", image_size=32, channels=1, width=4, z_dim=8)
+        gan.compile(
+            g_optimizer=_loss_scaled(keras.optimizers.Adam()),
+            d_optimizer=_loss_scaled(keras.optimizers.Adam()),
+        )
+    history = gan.fit(digits.take(2), epochs=2, verbose=0)
+    assert keras.config.dtype_policy().name == "float32"
+    for name, values in history.history.items():
+        assert np.all(np.isfinite(values)), name
+    # A step whose scaled gradients overflow float16 is skipped and halves
+    # the scale; at this scale every step of both players applies.
+    for optimizer in (gan.g_optimizer, gan.d_optimizer):
+        assert int(optimizer.iterations.numpy()) == 4
+        assert float(optimizer.dynamic_scale.numpy()) == 256.0
+    layers = list(gan.generator._flatten_layers()) + list(
+        gan.discriminator._flatten_layers()
+    )
+    norms = [layer for layer in layers if isinstance(layer, SpectralNormalization)]
+    batch_norms = [
+        layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    assert norms and batch_norms
+    for layer in norms:
+        assert layer.u.dtype == "float32"
+        assert np.all(np.isfinite(np.asarray(layer.u)))
+    for layer in batch_norms:
+        assert layer.moving_variance.dtype == "float32"
+        assert np.all(np.isfinite(np.asarray(layer.moving_variance)))
+    images = gan.generate(2, seed=0)
+    assert images.dtype == np.uint8 and images.shape == (2, 32, 32, 1)
