@@ -30,17 +30,23 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_ssl.architectures.encoders import build_encoder, vector_pooling
+from keras_ssl.architectures.encoders import build_encoder
+from keras_ssl.methods.pretext_task import PretextTask
 from keras_ssl.methods.registry import register_method
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class Exemplar(keras.Model):
+class Exemplar(PretextTask):
     """Exemplar (triplet variant): views of one image close, other images far.
 
     Reference: Kolesnikov, Zhai & Beyer, CVPR 2019, after Dosovitskiy et al.,
     NIPS 2014. Batches are images in [-1, 1], or `(images, labels)` whose
-    labels are ignored.
+    labels are ignored. `call(images)` returns the L2-normalised embeddings
+    (B, embedding_dim). Training mechanics (`compile`, `train_step`,
+    serialization) come from `PretextTask`; the objective is
+    `triplet_loss(embeddings)` and the logged accuracy
+    `nearest_view_accuracy(embeddings)`, also reachable as `pretext_loss` and
+    `pretext_accuracy` (which take embeddings here, not logits and labels).
 
     Args:
         encoder: a `keras.Model` from images to a feature map or a vector.
@@ -52,6 +58,7 @@ class Exemplar(keras.Model):
         color_strength: scale of the brightness, contrast and saturation
             jitter (0 disables it).
         seed: seed of the augmentations.
+        **kwargs: `keras.Model` arguments (name, ...).
 
     Example:
 
@@ -62,6 +69,11 @@ class Exemplar(keras.Model):
     >>> model = Exemplar(encoder, embedding_dim=8, num_views=2)
     >>> tuple(model(np.zeros((2, 16, 16, 3), "float32")).shape)
     (2, 8)
+    >>> model.compile()
+    >>> images = np.random.uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+    >>> history = model.fit(images, batch_size=4, epochs=1, verbose=0)
+    >>> sorted(history.history)
+    ['pretext_accuracy', 'pretext_loss']
     """
 
     def __init__(
@@ -75,7 +87,6 @@ class Exemplar(keras.Model):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         if not isinstance(num_views, int) or num_views < 2:
             raise ValueError(
                 f"num_views must be an int >= 2. Received: num_views={num_views!r}"
@@ -88,41 +99,20 @@ class Exemplar(keras.Model):
                 "crop_fraction must be (min, max) with 0 < min <= max <= 1. "
                 f"Received: crop_fraction={crop_fraction!r}"
             )
-        self.encoder = encoder
+        super().__init__(encoder, **kwargs)
         self.embedding_dim = int(embedding_dim)
         self.num_views = num_views
         self.margin = float(margin)
         self.crop_fraction = (low, high)
         self.color_strength = float(color_strength)
         self.seed = seed
-        self.pooling, self.feature_dim = vector_pooling(encoder)
         self.image_shape = tuple(encoder.inputs[0].shape[1:])
         self.head = keras.layers.Dense(self.embedding_dim, name="embedding")
         self.head.build((None, self.feature_dim))
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="pretext_loss")
-        self.accuracy_tracker = keras.metrics.Mean(name="pretext_accuracy")
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.accuracy_tracker]
-
-    def _with_static_shape(self, images):
-        # Datasets of images of undecided size carry no static H, W; the
-        # encoder fixes them, and static shapes keep the tensor ops in-graph.
-        if None not in self.image_shape:
-            images = ops.reshape(images, (-1,) + self.image_shape)
-        return images
-
-    def features(self, images, training=False):
-        """Pooled encoder features (B, D), the representation to evaluate."""
-        x = self.encoder(images, training=training)
-        return self.pooling(x)
 
     def call(self, images, training=False):
-        if isinstance(images, (tuple, list)):
-            images = images[0]
-        x = self.head(self.features(images, training=training))
+        x = self.head(self.features(self.batch_images(images), training=training))
         return _l2_normalize(x)
 
     def augment(self, images):
@@ -169,7 +159,7 @@ class Exemplar(keras.Model):
         batch = num_rows // self.num_views
         return ops.tile(ops.arange(batch, dtype="int32"), [self.num_views])
 
-    def pretext_loss(self, embeddings):
+    def triplet_loss(self, embeddings):
         """Semi-hard triplet loss over view-major embeddings (V * B, D)."""
         num_views = self.num_views
         rows = ops.shape(embeddings)[0]
@@ -202,7 +192,7 @@ class Exemplar(keras.Model):
         weights = ops.cast(not_self, losses.dtype)
         return ops.sum(losses * weights) / ops.sum(weights)
 
-    def pretext_accuracy(self, embeddings):
+    def nearest_view_accuracy(self, embeddings):
         """Fraction of views whose nearest other view comes from the same image."""
         rows = ops.shape(embeddings)[0]
         ids = self._view_ids(rows)
@@ -210,37 +200,30 @@ class Exemplar(keras.Model):
         nearest = ops.argmin(distances, axis=1)
         return ops.mean(ops.cast(ops.equal(ops.take(ids, nearest), ids), "float32"))
 
-    def pretext_step(self, images, training=False):
-        """`(loss, accuracy)` of a batch of images: views, embeddings, triplets."""
+    def pretext_loss(self, embeddings):
+        """Exemplar's pretext loss, `triplet_loss(embeddings)`.
+
+        The base class's `pretext_loss(logits, labels)` is a classification
+        loss; Exemplar has no pretext labels, only views of the same image.
+        """
+        return self.triplet_loss(embeddings)
+
+    def pretext_accuracy(self, embeddings):
+        """Exemplar's pretext accuracy, `nearest_view_accuracy(embeddings)`."""
+        return self.nearest_view_accuracy(embeddings)
+
+    def pretext_logs(self, images, training=False):
+        """Triplet loss and nearest-view accuracy of the augmented views."""
         embeddings = self(self.augment(images), training=training)
-        return self.pretext_loss(embeddings), self.pretext_accuracy(embeddings)
-
-    def train_step(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
-        images = self._with_static_shape(images)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
-            loss, accuracy = self.pretext_step(images, training=True)
-            scaled = loss / replicas
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(accuracy)
-        return {m.name: m.result() for m in self.metrics}
-
-    def test_step(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
-        loss, accuracy = self.pretext_step(self._with_static_shape(images))
-        self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(accuracy)
-        return {m.name: m.result() for m in self.metrics}
+        return {
+            "pretext_loss": self.triplet_loss(embeddings),
+            "pretext_accuracy": self.nearest_view_accuracy(embeddings),
+        }
 
     def get_config(self):
         config = super().get_config()
         config.update(
             {
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "embedding_dim": self.embedding_dim,
                 "num_views": self.num_views,
                 "margin": self.margin,
@@ -250,12 +233,6 @@ class Exemplar(keras.Model):
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
 
 
 def _l2_normalize(x):
@@ -300,5 +277,5 @@ def build_exemplar(
         margin=margin,
         seed=seed,
     )
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.compile()
     return model

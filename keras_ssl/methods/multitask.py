@@ -10,13 +10,11 @@ encoder object, so its head and loss are that method's own code:
 
 Tasks by name: "rotation" (`RotNet`), "exemplar" (`Exemplar`), "jigsaw"
 (`Jigsaw`), "deeppermnet" (`DeepPermNet`) and "context_prediction"
-(`ContextPrediction`) where those methods are available. A task contributes
-`(loss, accuracy)` for a batch of images through its `pretext_step(images,
-training)` method, or is composed from its public pieces (RotNet:
-`rotation_logits`; Jigsaw: `puzzles` and `puzzle_logits`; DeepPermNet:
-`puzzles` and `soft_permutations`; ContextPrediction: `pairs` and
-`position_logits`; each with its own `pretext_loss` and
-`pretext_accuracy`). Tile-based tasks feed tiles to the same encoder as
+(`ContextPrediction`) where those methods are available. Every task is a
+`PretextTask` and contributes `(loss, accuracy)` for a batch of images
+through its `pretext_step(images, training)`; `MultiTask` is a `PretextTask`
+too, whose `pretext_logs` holds the weighted sum, the mean accuracy and each
+task's loss and accuracy. Tile-based tasks feed tiles to the same encoder as
 whole images, so the encoder must then accept any spatial size (build it
 with `input_shape=(None, None, C)`) and `image_size` must be given.
 
@@ -31,12 +29,11 @@ import importlib
 import inspect
 
 import keras
-import tensorflow as tf
 from keras import ops
 
-from keras_ssl.architectures.encoders import build_encoder, vector_pooling
+from keras_ssl.architectures.encoders import build_encoder
+from keras_ssl.methods.pretext_task import PretextTask
 from keras_ssl.methods.registry import register_method
-from keras_ssl.ops.rotation import rotation_batch
 
 # name -> (module, class) of the method that implements the task.
 TASKS = {
@@ -68,59 +65,16 @@ def _task_class(name):
     return getattr(module, class_name)
 
 
-def _rotation_step(task, images, training):
-    rotated, labels = rotation_batch(images)
-    logits = task.rotation_logits(rotated, training=training)
-    return task.pretext_loss(logits, labels), task.pretext_accuracy(logits, labels)
-
-
-def _jigsaw_step(task, images, training):
-    tiles, labels = task.puzzles(images, training=training)
-    logits = task.puzzle_logits(tiles, training=training)
-    return task.pretext_loss(logits, labels), task.pretext_accuracy(logits, labels)
-
-
-def _permutation_step(task, images, training):
-    permutations = task.random_permutations(ops.shape(images)[0])
-    tiles, permutations = task.puzzles(images, permutations, training=training)
-    soft = task.soft_permutations(tiles, training=training)
-    tile_accuracy, _ = task.pretext_accuracy(soft, permutations)
-    return task.pretext_loss(soft, permutations), tile_accuracy
-
-
-def _context_step(task, images, training):
-    centre, neighbour, positions = task.pairs(images, training=training)
-    logits = task.position_logits(centre, neighbour, training=training)
-    return task.pretext_loss(logits, positions), task.pretext_accuracy(
-        logits, positions
-    )
-
-
-def _task_step(task, images, training):
-    if hasattr(task, "pretext_step"):
-        return task.pretext_step(images, training=training)
-    if hasattr(task, "rotation_logits"):
-        return _rotation_step(task, images, training)
-    if hasattr(task, "puzzle_logits"):
-        return _jigsaw_step(task, images, training)
-    if hasattr(task, "soft_permutations"):
-        return _permutation_step(task, images, training)
-    if hasattr(task, "position_logits"):
-        return _context_step(task, images, training)
-    raise TypeError(
-        f"{type(task).__name__} cannot be a MultiTask task: it needs a "
-        "pretext_step(images, training) method returning (loss, accuracy)."
-    )
-
-
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class MultiTask(keras.Model):
+class MultiTask(PretextTask):
     """Several pretext tasks sharing one encoder (Doersch & Zisserman 2017).
 
     Reference: Doersch & Zisserman, ICCV 2017. Batches are images in
     [-1, 1], or `(images, labels)` whose labels are ignored. Logs
     `pretext_loss` (the weighted sum), `pretext_accuracy` (the mean of the
-    tasks' accuracies), and `<task>_loss`, `<task>_accuracy` per task.
+    tasks' accuracies), and `<task>_loss`, `<task>_accuracy` per task; those
+    names are this instance's `metric_names`. Training mechanics (`compile`,
+    `train_step`, serialization) come from `PretextTask`.
 
     Args:
         encoder: a `keras.Model` from images to a feature map or a vector,
@@ -131,6 +85,7 @@ class MultiTask(keras.Model):
         weights: optional dict from task name to loss weight (default 1).
         image_size: side of the training images; by default the encoder's
             input size. Passed to tasks that take an `image_size`.
+        **kwargs: `keras.Model` arguments (name, ...).
 
     Example:
 
@@ -153,7 +108,6 @@ class MultiTask(keras.Model):
     def __init__(
         self, encoder, tasks=("rotation",), weights=None, image_size=None, **kwargs
     ):
-        super().__init__(**kwargs)
         if isinstance(tasks, str):
             tasks = [tasks]
         if isinstance(tasks, dict):
@@ -179,6 +133,14 @@ class MultiTask(keras.Model):
                 raise ValueError(
                     f"weights must be >= 0. Received: weights[{name!r}]={value!r}"
                 )
+        # The logged metrics depend on the tasks, so this instance's
+        # `metric_names` is set before the base class builds their trackers.
+        self.metric_names = PretextTask.metric_names + tuple(
+            f"{name}_{metric}"
+            for name in task_configs
+            for metric in ("loss", "accuracy")
+        )
+        super().__init__(encoder, **kwargs)
         encoder_size = tuple(encoder.inputs[0].shape[1:3])
         if image_size is None:
             if None in encoder_size:
@@ -191,8 +153,6 @@ class MultiTask(keras.Model):
         self.image_size = int(image_size)
         channels = encoder.inputs[0].shape[-1]
         self.image_shape = (self.image_size, self.image_size, channels)
-        self.encoder = encoder
-        self.pooling, self.feature_dim = vector_pooling(encoder)
         self.task_configs = task_configs
         self.task_weights = {
             name: float(weights.get(name, 1.0)) for name in task_configs
@@ -204,39 +164,17 @@ class MultiTask(keras.Model):
             if "image_size" in inspect.signature(task_class).parameters:
                 config.setdefault("image_size", self.image_size)
             self.tasks[name] = task_class(encoder, name=name, **config)
-        self.trackers = {"pretext_loss": keras.metrics.Mean(name="pretext_loss")}
-        self.trackers["pretext_accuracy"] = keras.metrics.Mean(name="pretext_accuracy")
-        for name in task_configs:
-            for metric in ("loss", "accuracy"):
-                key = f"{name}_{metric}"
-                self.trackers[key] = keras.metrics.Mean(name=key)
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def build(self, input_shape=None):
-        # Heads are built by running every task once, outside the train
-        # step, so that all variables exist before the optimizer is built.
-        dummy = ops.zeros((2,) + self.image_shape)
-        for task in self.tasks.values():
-            _task_step(task, dummy, training=False)
-        self.built = True
 
     def call(self, images, training=False):
         """Pooled encoder features of `images` (B, D)."""
         if isinstance(images, (tuple, list)):
             images = images[0]
-        return self.pooling(self.encoder(images, training=training))
-
-    def features(self, images, training=False):
-        """Pooled encoder features (B, D), the representation to evaluate."""
-        return self.call(images, training=training)
+        return self.features(images, training=training)
 
     def pretext_losses(self, images, training=False):
         """Per-task `(loss, accuracy)` dict and the weighted total loss."""
         results = {
-            name: _task_step(task, images, training)
+            name: task.pretext_step(images, training=training)
             for name, task in self.tasks.items()
         }
         total = ops.sum(
@@ -244,51 +182,30 @@ class MultiTask(keras.Model):
         )
         return results, total
 
-    def _images(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
-        return ops.reshape(images, (-1,) + self.image_shape)
-
-    def _record(self, results, total):
-        self.trackers["pretext_loss"].update_state(total)
-        self.trackers["pretext_accuracy"].update_state(
-            ops.mean(ops.stack([accuracy for _, accuracy in results.values()]))
-        )
+    def pretext_logs(self, images, training=False):
+        """The weighted loss, the mean accuracy and every task's own."""
+        results, total = self.pretext_losses(images, training=training)
+        logs = {
+            "pretext_loss": total,
+            "pretext_accuracy": ops.mean(
+                ops.stack([accuracy for _, accuracy in results.values()])
+            ),
+        }
         for name, (loss, accuracy) in results.items():
-            self.trackers[f"{name}_loss"].update_state(loss)
-            self.trackers[f"{name}_accuracy"].update_state(accuracy)
-        return {m.name: m.result() for m in self.metrics}
-
-    def train_step(self, data):
-        images = self._images(data)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
-            results, total = self.pretext_losses(images, training=True)
-            scaled = total / replicas
-        variables = self.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        return self._record(results, total)
-
-    def test_step(self, data):
-        results, total = self.pretext_losses(self._images(data), training=False)
-        return self._record(results, total)
+            logs[f"{name}_loss"] = loss
+            logs[f"{name}_accuracy"] = accuracy
+        return logs
 
     def get_config(self):
         config = super().get_config()
         config.update(
             {
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "tasks": {name: dict(c) for name, c in self.task_configs.items()},
                 "weights": dict(self.task_weights),
                 "image_size": self.image_size,
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
 
 
 @register_method("multitask")
@@ -321,5 +238,5 @@ def build_multitask(
         size = None
     encoder = build_encoder(encoder, (size, size, channels), encoder_config)
     model = MultiTask(encoder, tasks=tasks, weights=weights, image_size=image_size)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.compile()
     return model

@@ -6,6 +6,7 @@ from keras_ssl.architectures.nin import nin_encoder
 from keras_ssl.data import load
 from keras_ssl.methods import build_method
 from keras_ssl.methods.exemplar import Exemplar, build_exemplar
+from keras_ssl.methods.pretext_task import PretextTask
 from tests.helpers import assert_keras_round_trip, cifar10_path
 
 
@@ -29,24 +30,51 @@ def _numpy_semihard(embeddings, num_views, margin):
     return np.mean(losses)
 
 
-def test_pretext_loss_is_semi_hard_triplet_loss():
+def test_triplet_loss_is_semi_hard_triplet_loss():
     rng = np.random.default_rng()
     model = Exemplar(_small_encoder(), embedding_dim=8, num_views=3)
     embeddings = rng.normal(size=(12, 8)).astype("float32")
     embeddings /= np.linalg.norm(embeddings, axis=-1, keepdims=True)
     expected = _numpy_semihard(embeddings, 3, 0.5)
-    actual = float(model.pretext_loss(embeddings))
+    actual = float(model.triplet_loss(embeddings))
     np.testing.assert_allclose(actual, expected, rtol=1e-4)
+    # `pretext_loss` stays Exemplar's objective, not the base class's
+    # classification cross-entropy.
+    assert float(model.pretext_loss(embeddings)) == pytest.approx(actual)
 
 
 def test_separated_views_have_zero_loss_and_full_accuracy():
     model = Exemplar(_small_encoder(), embedding_dim=4, num_views=2)
     centres = np.eye(4, dtype="float32")
     embeddings = np.concatenate([centres, centres])
-    assert float(model.pretext_loss(embeddings)) == pytest.approx(0.0)
+    assert float(model.triplet_loss(embeddings)) == pytest.approx(0.0)
+    assert float(model.nearest_view_accuracy(embeddings)) == pytest.approx(1.0)
     assert float(model.pretext_accuracy(embeddings)) == pytest.approx(1.0)
     shuffled = np.concatenate([centres, centres[::-1]])
-    assert float(model.pretext_accuracy(shuffled)) == pytest.approx(0.0)
+    assert float(model.nearest_view_accuracy(shuffled)) == pytest.approx(0.0)
+
+
+def test_pretext_logs_is_the_pretext_task_hook():
+    rng = np.random.default_rng()
+    model = Exemplar(
+        _small_encoder(16), embedding_dim=8, num_views=2, color_strength=0.0, seed=3
+    )
+    assert isinstance(model, PretextTask)
+    assert [m.name for m in model.metrics] == ["pretext_loss", "pretext_accuracy"]
+    images = rng.uniform(-1, 1, size=(4, 16, 16, 3)).astype("float32")
+    # Views differ from call to call, so the logs are checked against the
+    # embeddings of the very views they were computed from.
+    model.augment = lambda x: np.concatenate([x, x[:, :, ::-1]])
+    embeddings = model(model.augment(images))
+    logs = model.pretext_logs(images)
+    assert sorted(logs) == ["pretext_accuracy", "pretext_loss"]
+    expected = _numpy_semihard(np.asarray(embeddings), 2, 0.5)
+    assert float(logs["pretext_loss"]) == pytest.approx(expected, rel=1e-4)
+    loss, accuracy = model.pretext_step(images)
+    assert float(loss) == pytest.approx(expected, rel=1e-4)
+    assert float(accuracy) == pytest.approx(
+        float(model.nearest_view_accuracy(embeddings))
+    )
 
 
 def test_augment_makes_distinct_views_in_range():

@@ -5,6 +5,7 @@ from keras_ssl.architectures.nin import nin_encoder
 from keras_ssl.data import load
 from keras_ssl.methods import build_method
 from keras_ssl.methods.multitask import MultiTask
+from keras_ssl.methods.pretext_task import PretextTask
 from tests.helpers import assert_keras_round_trip, cifar10_path
 
 
@@ -33,6 +34,33 @@ def test_tasks_share_the_encoder_and_losses_sum_with_weights():
     rotnet = model.tasks["rotation"]
     rotnet_loss = rotnet.pretext_loss(rotnet(images), np.repeat(np.arange(4), 4))
     assert float(results["rotation"][0]) == pytest.approx(float(rotnet_loss), rel=1e-5)
+
+
+def test_is_a_pretext_task_whose_metrics_follow_its_tasks():
+    rng = np.random.default_rng()
+    model = MultiTask(_small_encoder(16), tasks=["rotation"], weights={"rotation": 3.0})
+    assert isinstance(model, PretextTask)
+    assert model.metric_names == (
+        "pretext_loss",
+        "pretext_accuracy",
+        "rotation_loss",
+        "rotation_accuracy",
+    )
+    assert [m.name for m in model.metrics] == list(model.metric_names)
+    other = MultiTask(_small_encoder(16), tasks={"exemplar": {"num_views": 2}})
+    assert "exemplar_loss" in other.metric_names
+    assert "rotation_loss" not in other.metric_names
+    assert PretextTask.metric_names == ("pretext_loss", "pretext_accuracy")
+    images = rng.uniform(-1, 1, size=(4, 16, 16, 3)).astype("float32")
+    logs = model.pretext_logs(images)
+    assert set(logs) == set(model.metric_names)
+    # Rotation is deterministic: the weighted loss is 3x the task's own.
+    assert float(logs["pretext_loss"]) == pytest.approx(
+        3.0 * float(logs["rotation_loss"]), rel=1e-5
+    )
+    loss, accuracy = model.pretext_step(images)
+    assert float(loss) == pytest.approx(float(logs["pretext_loss"]), rel=1e-5)
+    assert float(accuracy) == pytest.approx(float(logs["rotation_accuracy"]))
 
 
 def test_trains_on_real_images_logs_every_task_and_round_trips(tmp_path):
