@@ -12,6 +12,10 @@
     # the preset's `weights` and `results`, zoo/<preset>/results.json
     nice -n 10 python tools/train_presets.py train rotnet_cifar10 --ship ...
 
+A preset without shipped weights whose run is recorded in
+tools/results/<preset>.json gets that run, labelled as such, in
+zoo/<preset>/results.json and its model card when `write` runs.
+
 Measured numbers only ever come from the run this script performs; the
 model card states the budget that produced them.
 """
@@ -22,6 +26,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 
@@ -75,10 +80,13 @@ def model_card(preset):
         f"- **Recipe budget**: {train.get('steps', 'default')} steps at batch "
         f"{train.get('batch_size', 'default')} — "
         f"`keras-ssl train --recipe {preset.recipe_path}`",
-        "",
-        "## Weights",
-        "",
+        f"- **Optimizers**: {_describe_compile(recipe['compile'])}",
     ]
+    if preset.notes:
+        lines += ["", "## Recipe notes", ""]
+        lines += [f"- {note}" for note in preset.notes]
+    lines += ["", "## Weights", ""]
+    unshipped = None if preset.has_weights else unshipped_results(preset)
     if preset.has_weights:
         source = {k: v for k, v in preset.weights.items() if k != "sha256"}
         lines += [
@@ -109,8 +117,25 @@ def model_card(preset):
             "",
             "## Measured results",
             "",
-            "None: no run of this recipe has been measured for the zoo.",
         ]
+        if unshipped is None:
+            lines.append("None: no run of this recipe has been measured for the zoo.")
+        else:
+            lines += [
+                f"{unshipped['label']} (`zoo/{preset.name}/results.json`, from "
+                f"`{unshipped['source']}`):",
+                "",
+            ]
+            for key, value in unshipped["metrics"].items():
+                lines.append(f"- {key}: {_format_value(value)}")
+            lines += [
+                "",
+                "Training run (`overrides` are its changes to the recipe above):",
+                "",
+            ]
+            for key, value in unshipped["setup"].items():
+                lines.append(f"- {key}: {_format_value(value)}")
+            lines += ["", "Command:", "", f"    {unshipped['command']}"]
     lines += ["", "## Limitations", ""]
     if preset.has_weights:
         lines += [
@@ -132,6 +157,103 @@ def model_card(preset):
     return "\n".join(lines) + "\n"
 
 
+def _describe_compile(section):
+    if not section:
+        return "the method's defaults (`compile: {}`)"
+    parts = []
+    for key, value in section.items():
+        if isinstance(value, dict) and "class_name" in value:
+            config = dict(value.get("config", {}))
+            rate = config.pop("learning_rate", None)
+            if isinstance(rate, dict):
+                rate = f"{rate['class_name']}({_format_value(rate.get('config', {}))})"
+            args = ", ".join(f"{k}={_format_value(v)}" for k, v in config.items())
+            parts.append(
+                f"`{key}`: {value['class_name']}(learning_rate={rate}"
+                + (f", {args})" if args else ")")
+            )
+        else:
+            parts.append(f"`{key}`: {_format_value(value)}")
+    return "; ".join(parts)
+
+
+UNSHIPPED_LABEL = (
+    "Reduced-budget run, no weights shipped: a check that the recipe's "
+    "pipeline learns, measured with the setup below, not a reproduction of "
+    "the recipe's full budget"
+)
+
+
+def _command_of(record):
+    """The command that produced a tools/results record, checked against it."""
+    command = record.get("command")
+    if not command:
+        raise SystemExit(
+            f"tools/results/{record['preset']}.json records no 'command'; "
+            "re-run it with this script (which records it)."
+        )
+    argv = shlex.split(command)
+    start = next(i for i, a in enumerate(argv) if a.endswith("train_presets.py"))
+    args = build_parser().parse_args(argv[start + 1 :])
+    setup = record["setup"]
+    data = os.path.abspath(os.path.join(REPO, args.data)) if args.data else None
+    recorded = setup["data"]
+    if os.path.exists(recorded) or os.path.isabs(recorded):
+        recorded = os.path.abspath(recorded)
+    checks = {
+        "preset": (args.preset, record["preset"]),
+        "steps": (args.steps, setup["steps"]),
+        "limit": (args.limit, setup.get("limit")),
+        "overrides": (list(args.override), list(setup.get("overrides", []))),
+        "data": (data, recorded),
+        "baseline": (
+            args.baseline,
+            any(k.startswith("untrained_") for k in record["metrics"]),
+        ),
+    }
+    if "eval_limit" in setup:
+        checks["eval_limit"] = (args.eval_limit, setup["eval_limit"])
+    wrong = {k: v for k, v in checks.items() if v[0] != v[1]}
+    if wrong:
+        raise SystemExit(
+            f"The command recorded for {record['preset']} does not match its "
+            f"setup (command, setup): {wrong}"
+        )
+    return command
+
+
+def unshipped_results(preset):
+    """The recorded run of a preset without weights, or None."""
+    source = os.path.join("tools", "results", f"{preset.name}.json")
+    path = os.path.join(REPO, source)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as file:
+        record = json.load(file)
+    return {
+        "preset": preset.name,
+        "label": UNSHIPPED_LABEL,
+        "weights": None,
+        "source": source,
+        "command": _command_of(record),
+        "metrics": record["metrics"],
+        "setup": record["setup"],
+    }
+
+
+def write_results(preset):
+    """zoo/<preset>/results.json of a preset without weights, if measured."""
+    results = unshipped_results(preset)
+    if results is None:
+        return None
+    path = os.path.join(REPO, "zoo", preset.name, "results.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(results, file, indent=2)
+        file.write("\n")
+    return path
+
+
 def write_card(preset):
     path = os.path.join(REPO, "zoo", preset.name, "MODEL_CARD.md")
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -144,6 +266,10 @@ def write_all(names):
     for name in names:
         preset = zoo.get_preset(name)
         print(write_recipe(preset))
+        if not preset.has_weights:
+            results = write_results(preset)
+            if results:
+                print(results)
         print(write_card(preset))
 
 
@@ -239,9 +365,17 @@ def train(args):
         # Wall times are only comparable at similar load.
         "load_average_1min": round(os.getloadavg()[0], 1),
         "date": datetime.date.today().isoformat(),
+        "eval_data": args.eval_data,
+        "eval_limit": args.eval_limit,
         **evaluation_setup,
     }
-    record = {"preset": preset.name, "metrics": metrics, "setup": setup}
+    command = shlex.join(["python", os.path.relpath(__file__, REPO), *sys.argv[1:]])
+    record = {
+        "preset": preset.name,
+        "command": command,
+        "metrics": metrics,
+        "setup": setup,
+    }
     os.makedirs(os.path.join(REPO, "tools", "results"), exist_ok=True)
     path = os.path.join(REPO, "tools", "results", f"{preset.name}.json")
     with open(path, "w", encoding="utf-8") as file:
@@ -292,7 +426,7 @@ def ship(preset, model, record):
     print(f"shipped {path} ({size_mb:.2f} MB, sha256 {digest})")
 
 
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     actions = parser.add_subparsers(dest="action", required=True)
     writer = actions.add_parser("write", help="write recipe.yaml and MODEL_CARD.md")
@@ -320,7 +454,11 @@ def main(argv=None):
         help="measure the finished run in --out instead of training",
     )
     trainer.add_argument("--ship", action="store_true", help="publish the weights")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     if args.action == "write":
         names = args.names or [
             n

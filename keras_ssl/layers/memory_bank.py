@@ -18,6 +18,15 @@ class MemoryBank(keras.layers.Layer):
     start as random unit vectors (the bank is a uniform noise source until
     every example has been seen once).
 
+    Under a `tf.distribute` strategy every replica holds a copy of the bank.
+    `update` must then receive the features and indices of the whole global
+    batch (gathered across replicas by the train step), so that each replica
+    computes the same new bank; the variable is created with aggregation
+    `"only_first_replica"`, which makes the assignment legal in a replica
+    context and copies the first replica's result to all copies, so they stay
+    bit-identical even where the scatter of duplicate indices is not
+    deterministic.
+
     Args:
         size: number of rows (the number of examples in the dataset).
         dim: feature dimension.
@@ -56,6 +65,7 @@ class MemoryBank(keras.layers.Layer):
             shape=(size, dim),
             initializer=keras.initializers.RandomNormal(seed=seed),
             trainable=False,
+            aggregation="only_first_replica",
         )
         self.bank.assign(_l2_normalize(self.bank))
         self.built = True
@@ -64,7 +74,12 @@ class MemoryBank(keras.layers.Layer):
         return ops.take(self.bank, ops.cast(indices, "int32"), axis=0)
 
     def update(self, features, indices):
-        """Move rows `indices` towards `features` (B, dim) and re-normalise."""
+        """Move rows `indices` towards `features` (B, dim) and re-normalise.
+
+        Under a strategy, pass the global batch (all replicas' features and
+        indices, e.g. from `all_gather`): the first replica's result is
+        written to every copy, so rows it was not given would be lost.
+        """
         indices = ops.cast(ops.reshape(indices, (-1,)), "int32")
         features = ops.cast(features, self.bank.dtype)
         old = ops.take(self.bank, indices, axis=0)

@@ -27,6 +27,18 @@ element is always the int index in [0, num_examples). `indexed_dataset`
 builds such a dataset from arrays, and `add_indices` numbers the examples of
 a dataset in a fixed order. Shuffling must come after numbering so that an
 example keeps its index across epochs.
+
+Under `tf.distribute.MirroredStrategy` (or multi-worker): the train step
+gathers the instance embeddings and indices of all replicas and every replica
+applies the same bank update, so the bank copies stay equal; negatives are
+drawn for the global batch and sliced per replica. With `nce_kind="softmax"`
+one mirrored step equals one single-device step on the same global batch.
+With `nce_kind="nce"` the bank update is the same, but the partition function
+Z is estimated from each replica's own negatives (B / replicas x K samples
+instead of B x K), so the NCE gradient differs slightly from a single-device
+step (both are Monte-Carlo estimates of the same Z); use synchronized batch
+normalization (`keras_ssl.training.synchronize_batch_norm`) for batch
+statistics over the global batch.
 """
 
 import keras
@@ -238,7 +250,7 @@ class RotationDecoupling(keras.Model):
         """NCE of instance embeddings (B, D) against the memory bank."""
         batch = ops.shape(instance_embeddings)[0]
         positives = ops.stop_gradient(self.memory_bank(indices))
-        negative_indices = self.memory_bank.sample_indices((batch, self.num_negatives))
+        negative_indices = self._negative_indices(batch)
         negatives = ops.stop_gradient(self.memory_bank(negative_indices))
         return ops.mean(
             nce_loss(
@@ -250,6 +262,24 @@ class RotationDecoupling(keras.Model):
                 kind=self.nce_kind,
             )
         )
+
+    def _negative_indices(self, batch):
+        """Noise rows (batch, num_negatives) for this replica's examples.
+
+        Under a strategy each replica draws the negatives of the whole global
+        batch from the same seed state (the seed generator advances
+        identically on every replica) and keeps the rows of its own slice, so
+        a mirrored step uses the negatives of a single-device step on the
+        same global batch. With unequal local batches (a last partial batch)
+        the rows are still valid uniform draws.
+        """
+        context = tf.distribute.get_replica_context()
+        replicas = 1 if context is None else context.num_replicas_in_sync
+        if replicas == 1:
+            return self.memory_bank.sample_indices((batch, self.num_negatives))
+        drawn = self.memory_bank.sample_indices((batch * replicas, self.num_negatives))
+        start = context.replica_id_in_sync_group * batch
+        return drawn[start : start + batch]
 
     def _unpack(self, data):
         if not isinstance(data, (tuple, list)) or len(data) < 2:
@@ -301,7 +331,14 @@ class RotationDecoupling(keras.Model):
             scaled = losses["loss"] / replicas
         variables = self.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        self.memory_bank.update(ops.stop_gradient(instance), indices)
+        instance = ops.stop_gradient(instance)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            # Every replica must apply the update of the whole global batch,
+            # or each copy of the bank would only learn its own replica's rows.
+            instance = context.all_gather(instance, axis=0)
+            indices = context.all_gather(indices, axis=0)
+        self.memory_bank.update(instance, indices)
         return self._record(losses, accuracy)
 
     def test_step(self, data):

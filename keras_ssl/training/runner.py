@@ -24,6 +24,7 @@ shared file system is not required (each worker resumes from its own
 checkpoints, which hold identical values).
 """
 
+import copy
 import inspect
 import json
 import math
@@ -379,7 +380,10 @@ def _build_model(config, method_factory, image_size, channels, policy):
     compile_kwargs = {}
     for key, value in config["compile"].items():
         if isinstance(value, dict) and "class_name" in value:
-            value = wrap_for_loss_scaling(keras.optimizers.deserialize(value), policy)
+            # deserialize() rewrites nested configs (schedules) in place; the
+            # recipe must stay plain data for the checkpoint header.
+            optimizer = keras.optimizers.deserialize(copy.deepcopy(value))
+            value = wrap_for_loss_scaling(optimizer, policy)
         compile_kwargs[key] = value
     model.compile(**compile_kwargs)
     return model

@@ -33,6 +33,8 @@ class Preset:
             file) or `url`, and the file's `sha256`.
         results: measured metrics of the published weights, with their setup.
         slow: True for networks too large for quick tests (128x128 models).
+        notes: sentences for the model card: choices of the recipe and what
+            in it is not verified against the paper.
 
     Example:
 
@@ -52,6 +54,7 @@ class Preset:
     weights: dict | None = None
     results: dict = dataclasses.field(default_factory=dict)
     slow: bool = False
+    notes: list = dataclasses.field(default_factory=list)
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -91,6 +94,15 @@ class Preset:
             self.recipe["data"][key] = value
         if self.results is None:
             self.results = {}
+        if self.notes is None:
+            self.notes = []
+        if not isinstance(self.notes, list) or not all(
+            isinstance(note, str) for note in self.notes
+        ):
+            raise TypeError(
+                "Preset notes must be a list of strings. "
+                f"Received: notes={self.notes!r} in preset {self.name!r}"
+            )
         if self.weights is not None:
             if not isinstance(self.weights, dict) or (
                 sum(k in self.weights for k in _WEIGHT_KEYS) != 1

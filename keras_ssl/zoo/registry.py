@@ -105,7 +105,8 @@ def info(name):
     Keys: `name`, `method`, `description`, `paper`, `architecture`,
     `dataset`, `input_spec` (image size, channels, classes and value range),
     `method_config`, `weights_available`, `weights` (the source), `results`
-    (measured), `recipe` (path) and `train_command`.
+    (measured), `notes` (choices of the recipe, what is unverified),
+    `recipe` (path) and `train_command`.
     """
     preset = get_preset(name)
     return {
@@ -129,6 +130,7 @@ def info(name):
         "weights_available": preset.has_weights,
         "weights": preset.weights,
         "results": dict(preset.results),
+        "notes": list(preset.notes),
         "recipe": preset.recipe_path,
         "train_command": preset.train_command,
     }

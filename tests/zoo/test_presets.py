@@ -1,13 +1,18 @@
 """Every built-in preset: its file, its recipe and an untrained forward pass."""
 
+import importlib.util
+import json
 import os
+import types
 
+import keras
 import numpy as np
 import pytest
 import yaml
 
 from keras_ssl import zoo
 from keras_ssl.training.config import resolve_config
+from keras_ssl.training.runner import _build_model
 from keras_ssl.zoo import weights as weights_module
 from tests.helpers import REPO_ROOT
 
@@ -64,6 +69,101 @@ def test_preset_files_agree(name):
             assert weights_module.sha256_of(path) == preset.weights["sha256"]
     else:
         assert not preset.results
+    # The files are the tool's output, so none of their numbers is typed.
+    tool = train_presets_tool()
+    with open(REPO_ROOT / "zoo" / name / "MODEL_CARD.md", encoding="utf-8") as file:
+        assert file.read() == tool.model_card(preset)
+
+
+def train_presets_tool():
+    path = REPO_ROOT / "tools" / "train_presets.py"
+    spec = importlib.util.spec_from_file_location("train_presets", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_unshipped_results_come_from_the_recorded_run(name):
+    preset = zoo.get_preset(name)
+    path = REPO_ROOT / "zoo" / name / "results.json"
+    recorded = REPO_ROOT / "tools" / "results" / f"{name}.json"
+    if preset.has_weights:
+        pytest.skip("published weights: checked by test_preset_files_agree")
+    if not recorded.exists():
+        assert not path.exists()
+        return
+    with open(path, encoding="utf-8") as file:
+        results = json.load(file)
+    with open(recorded, encoding="utf-8") as file:
+        record = json.load(file)
+    assert results["weights"] is None
+    assert results["label"].startswith("Reduced-budget run, no weights shipped")
+    assert results["metrics"] == record["metrics"]
+    assert results["setup"] == record["setup"]
+    assert results == train_presets_tool().unshipped_results(preset)
+
+
+def _recipe_model(name):
+    """The preset's method; 128x128 networks narrowed (the batch rule is the same)."""
+    preset = zoo.get_preset(name)
+    if not preset.slow:
+        return zoo.load(name, weights=None)
+    return zoo.load(name, weights=None, width=1, image_size=32)
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_recipe_batch_size_is_accepted_by_the_method(name):
+    preset = zoo.get_preset(name)
+    batch = preset.recipe["train"]["batch_size"]
+    assert isinstance(batch, int) and batch > 0
+    model = _recipe_model(name)
+    if not hasattr(model, "check_batch"):
+        return
+    # check_batch reads only the shape: a 4096 x 128 x 128 batch need not exist.
+    images = types.SimpleNamespace(shape=(batch, *model.image_shape))
+    labels = None if preset.num_classes is None else np.zeros(batch, "int32")
+    model.check_batch(images, labels)
+    if getattr(model, "n_disc", 1) > 1:
+        # The paper's D batch is what each of the n_disc updates sees.
+        assert batch % model.n_disc == 0
+
+
+def test_check_batch_rejects_the_old_gan_recipe_batch():
+    model = zoo.load("ssgan_cifar10", weights=None)
+    images = types.SimpleNamespace(shape=(64, *model.image_shape))
+    with pytest.raises(ValueError, match="divisible by 20"):
+        model.check_batch(images)
+
+
+def test_gan_recipes_match_the_papers_settings():
+    for name in ("gan_cifar10", "ssgan_cifar10", "cgan_cifar10", "s3gan_cifar10"):
+        recipe = zoo.get_preset(name).recipe
+        d_batch = recipe["train"]["batch_size"] // recipe["model"]["n_disc"]
+        assert (d_batch, recipe["model"]["n_disc"]) == (64, 5), name
+        assert recipe["train"]["steps"] == 40000, name
+    recipe = zoo.get_preset("s3gan_imagenet").recipe
+    assert recipe["train"]["batch_size"] // recipe["model"]["n_disc"] == 2048
+    assert recipe["model"]["n_disc"] == 2 and recipe["model"]["z_dim"] == 120
+    assert recipe["model"]["ema_decay"] == 0.9999
+    assert recipe["train"]["steps"] == 250000
+
+
+def test_rotnet_recipe_resolves_into_the_papers_sgd_schedule():
+    recipe_path = REPO_ROOT / zoo.get_preset("rotnet_cifar10").recipe_path
+    config = resolve_config(str(recipe_path))
+    model = _build_model(config, None, 32, 3, "float32")
+    optimizer = model.optimizer
+    assert isinstance(optimizer, keras.optimizers.SGD)
+    assert optimizer.nesterov and optimizer.momentum == 0.9
+    assert optimizer.weight_decay == 5e-4
+    schedule = optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.PiecewiseConstantDecay)
+    steps_per_epoch = -(-50000 // config["train"]["batch_size"])
+    assert config["train"]["steps"] == 200 * steps_per_epoch
+    for epoch, rate in ((0, 0.1), (59, 0.1), (61, 0.02), (121, 0.004), (161, 0.0008)):
+        value = float(schedule(epoch * steps_per_epoch + 1))
+        np.testing.assert_allclose(value, rate, rtol=1e-6)
 
 
 def forward(name):
