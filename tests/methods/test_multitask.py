@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -143,12 +144,17 @@ def test_both_tasks_rise_above_chance():
         shuffle=True,
         seed=0,
     )
+    # Seeded: unseeded runs end near the rotation threshold (0.345 seen).
+    keras.utils.set_random_seed(0)
     model = build_method(
         "multitask",
         image_size=32,
         channels=3,
         encoder=_small_encoder(),
-        tasks={"rotation": {}, "exemplar": {"num_views": 2, "embedding_dim": 32}},
+        tasks={
+            "rotation": {},
+            "exemplar": {"num_views": 2, "embedding_dim": 32, "seed": 0},
+        },
     )
     history = model.fit(data, epochs=8, verbose=0)
     print(history.history)

@@ -86,6 +86,8 @@ def test_one_mirrored_step_equals_one_single_device_step_with_its_bank(mirrored)
     names = [v.path for v in single.weights]
     bank_index = names.index(single.memory_bank.bank.path)
     _check_bank(mirrored, init[bank_index], indices, single, distributed)
+    for name, a, b in zip(names, _weights(single), _weights(distributed)):
+        print("DIFF", name, float(np.abs(a - b).max()))
     moved = 0.0
     for name, before, a, b in zip(
         names, init, _weights(single), _weights(distributed), strict=True
