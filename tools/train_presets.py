@@ -143,6 +143,8 @@ def model_card(preset):
             "or samples do not transfer to other domains without fine-tuning.",
             "- Numbers from a reduced budget are not comparable with the "
             "paper's; the budget is stated with every number.",
+            "- The file holds the networks' weights, not the optimizers' state: "
+            "`model.fit` after `zoo.load` continues with fresh optimizers.",
         ]
     else:
         lines.append(
@@ -184,6 +186,11 @@ UNSHIPPED_LABEL = (
 )
 
 
+def _data_name(path):
+    parts = os.path.normpath(path).replace(os.sep, "/").split("/")
+    return "/".join(parts[-2:])
+
+
 def _command_of(record):
     """The command that produced a tools/results record, checked against it."""
     command = record.get("command")
@@ -196,10 +203,10 @@ def _command_of(record):
     start = next(i for i, a in enumerate(argv) if a.endswith("train_presets.py"))
     args = build_parser().parse_args(argv[start + 1 :])
     setup = record["setup"]
-    data = os.path.abspath(os.path.join(REPO, args.data)) if args.data else None
-    recorded = setup["data"]
-    if os.path.exists(recorded) or os.path.isabs(recorded):
-        recorded = os.path.abspath(recorded)
+    # The shared data lies beside whichever checkout ran the command, so a
+    # path is compared by its last two parts (e.g. cifar10-jpeg/train.zip).
+    data = _data_name(args.data) if args.data else None
+    recorded = _data_name(setup["data"])
     checks = {
         "preset": (args.preset, record["preset"]),
         "steps": (args.steps, setup["steps"]),
@@ -343,6 +350,13 @@ def train(args):
         )
         seconds = summary["seconds"]
     else:
+        if args.ship and os.path.isdir(config["out"]) and os.listdir(config["out"]):
+            # The runner would resume there, and the recorded time and
+            # budget would not be those of the published run.
+            raise SystemExit(
+                f"--ship trains from scratch; {config['out']} already holds a "
+                "run (remove it, pass another --out, or use --measure-only)."
+            )
         started = time.time()
         summary = run(config)
         seconds = time.time() - started
@@ -392,18 +406,52 @@ def reference_output(model, preset):
     shape = (preset.image_size, preset.image_size, preset.channels)
     inputs = np.random.default_rng(0).uniform(-1, 1, (2, *shape)).astype("float32")
     features = np.asarray(zoo.feature_extractor(model, shape)(inputs)).reshape(-1)
-    return {
+    reference = {
         "inputs": "numpy default_rng(0).uniform(-1, 1, (2, H, W, C)), float32",
         "features_first": [float(v) for v in features[:8]],
         "features_sum": float(features.sum()),
     }
+    if callable(getattr(model, "generate", None)):
+        # The generator is what a GAN preset is loaded for: check it too.
+        images = np.asarray(model.generate(8, seed=0)).astype("float64")
+        reference.update(
+            {
+                "generate": "model.generate(8, seed=0), uint8",
+                "generate_mean": float(images.mean()),
+                "generate_first": [float(v) for v in images.reshape(-1)[:8]],
+            }
+        )
+    return reference
+
+
+def save_shipped_weights(model, path):
+    """`model.save_weights(path)` without the optimizers' state.
+
+    Adam's moments are twice the size of the network and only matter to
+    resume the exact run; `zoo.load` compiles fresh optimizers.
+    """
+    import h5py
+    import keras
+
+    full = path.removesuffix(".weights.h5") + ".full.weights.h5"
+    model.save_weights(full)
+    try:
+        with h5py.File(full, "r") as source, h5py.File(path, "w") as target:
+            for key, value in source.attrs.items():
+                target.attrs[key] = value
+            for key in source:
+                if isinstance(getattr(model, key, None), keras.optimizers.Optimizer):
+                    continue
+                source.copy(source[key], target, name=key)
+    finally:
+        os.remove(full)
 
 
 def ship(preset, model, record):
     filename = f"{preset.name}.weights.h5"
     path = os.path.join(weights.WEIGHTS_DIR, filename)
     os.makedirs(weights.WEIGHTS_DIR, exist_ok=True)
-    model.save_weights(path)
+    save_shipped_weights(model, path)
     digest = weights.sha256_of(path)
     size_mb = os.path.getsize(path) / 2**20
     if size_mb > 8:
@@ -420,6 +468,8 @@ def ship(preset, model, record):
         file.write(f"# The {preset.name} preset of keras_ssl.zoo.\n")
         file.write(preset.to_yaml())
     folder = os.path.join(REPO, "zoo", preset.name)
+    os.makedirs(folder, exist_ok=True)
+    write_recipe(preset)
     with open(os.path.join(folder, "results.json"), "w", encoding="utf-8") as file:
         json.dump({**record, "weights": preset.weights}, file, indent=2)
     write_card(preset)
