@@ -32,6 +32,14 @@ class Preset:
             with one of `file` (in `keras_ssl/zoo/weights/`), `path` (a local
             file) or `url`, and the file's `sha256`.
         results: measured metrics of the published weights, with their setup.
+        original: the authors' released checkpoint this preset converts,
+            or None: a dict with `format` (a `keras_ssl.convert` format),
+            `url` (None where no direct link exists), `page` (where to get
+            the file by hand), `filename`, `sha256` (None until verified),
+            `license`, `network` (the sub-model it loads into, e.g.
+            `"generator"`), optional converter `options`, and `published`
+            (the numbers the authors report, with their protocol). See
+            `keras_ssl.zoo.originals`.
         slow: True for networks too large for quick tests (128x128 models).
         notes: sentences for the model card: choices of the recipe and what
             in it is not verified against the paper.
@@ -53,6 +61,7 @@ class Preset:
     dataset: str = ""
     weights: dict | None = None
     results: dict = dataclasses.field(default_factory=dict)
+    original: dict | None = None
     slow: bool = False
     notes: list = dataclasses.field(default_factory=list)
 
@@ -118,6 +127,16 @@ class Preset:
                     f"Received: weights={self.weights!r}"
                 )
 
+        if self.original is not None:
+            required = ("format", "network", "filename")
+            if not isinstance(self.original, dict) or any(
+                k not in self.original for k in required
+            ):
+                raise ValueError(
+                    f"Preset original must be None or a dict with {required}. "
+                    f"Received: original={self.original!r} in preset {self.name!r}"
+                )
+
     @property
     def method(self):
         return self.recipe["method"]
@@ -142,7 +161,7 @@ class Preset:
 
     @property
     def has_weights(self):
-        return self.weights is not None
+        return self.weights is not None or self.original is not None
 
     @property
     def recipe_path(self):

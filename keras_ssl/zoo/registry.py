@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from keras_ssl.methods import registry as methods_registry
+from keras_ssl.zoo import originals
 from keras_ssl.zoo import weights as weights_lib
 from keras_ssl.zoo.preset import Preset
 
@@ -129,6 +130,7 @@ def info(name):
         "method_config": preset.method_config,
         "weights_available": preset.has_weights,
         "weights": preset.weights,
+        "original": preset.original,
         "results": dict(preset.results),
         "notes": list(preset.notes),
         "recipe": preset.recipe_path,
@@ -180,8 +182,11 @@ def load(name, weights="default", sha256=None, **overrides):
         name: a preset name (`list_presets()`) or a `Preset`.
         weights: `"default"` for the preset's published weights (a clear
             error when it has none, with the command that trains them);
-            `None` for the untrained architecture; or a `.weights.h5` /
-            `.keras` file path or an http(s) URL of one.
+            `None` for the untrained architecture; a `.weights.h5` /
+            `.keras` file path or an http(s) URL of one; or, for a preset
+            that converts the authors' release (`info(name)["original"]`),
+            the path of that original file (e.g. Mimicry's `netG.pth`),
+            converted once and cached (see `keras_ssl.zoo.originals`).
         sha256: expected digest of a path or URL given as `weights`.
         **overrides: keyword arguments of the method factory that replace the
             preset's (e.g. `seed=0`); changing the architecture makes the
@@ -197,8 +202,11 @@ def load(name, weights="default", sha256=None, **overrides):
     >>> model.encoder.output_shape                          # doctest: +SKIP
     """
     preset = get_preset(name)
+    original_source = None
     if weights == "default":
-        if not preset.has_weights:
+        if preset.weights is None and preset.original is not None:
+            original_source = "fetch"
+        elif not preset.has_weights:
             raise ValueError(
                 f"Preset {preset.name!r} has no published weights. Train them "
                 f"with `{preset.train_command}` and pass the resulting file as "
@@ -206,6 +214,13 @@ def load(name, weights="default", sha256=None, **overrides):
                 "architecture."
             )
         source = preset.weights
+    elif (
+        preset.original is not None
+        and isinstance(weights, str | os.PathLike)
+        and not weights_lib.is_url(weights)
+        and originals.is_original_file(weights)
+    ):
+        original_source = weights
     else:
         source = weights
     if not method_available(preset.method):
@@ -217,6 +232,9 @@ def load(name, weights="default", sha256=None, **overrides):
     config = preset.build_config(**overrides)
     model = methods_registry.build_method(preset.method, **config)
     _build(model, preset, config)
+    if original_source is not None:
+        source = None if original_source == "fetch" else original_source
+        return originals.load_original(model, preset, source)
     if source is None:
         return model
     path = weights_lib.resolve(source, sha256=sha256, name=preset.name)
