@@ -11,25 +11,26 @@ Subpackages, from the bottom up (lower ones never import higher ones):
 - `keras_ssl.evaluation`: FID, IS, KID, linear probe, kNN, OOD AUROC.
 - `keras_ssl.training`: strategies, callbacks, the recipe runner.
 - `keras_ssl.export`, `keras_ssl.zoo`: SavedModel export and named presets.
+- `keras_ssl.convert`: readers of the originals' released weights.
+
+Subpackages are imported on first use, so `import keras_ssl.layers` (and
+`.ops`, `.losses`, `.architectures`) needs only Keras and any backend:
+TensorFlow is imported only by the parts that use it (data pipelines, train
+steps, export). Under the TensorFlow backend, `import keras_ssl` also imports
+`layers` and `methods`, so that every serializable class is registered and
+`keras.saving.load_model` reads a saved keras_ssl model right away (Keras
+imports no third-party module by itself while loading).
 """
 
-from keras_ssl import (
-    architectures,
-    data,
-    evaluation,
-    export,
-    layers,
-    losses,
-    methods,
-    ops,
-    training,
-    zoo,
-)
+import importlib
+
+import keras
+
 from keras_ssl.version import __version__
 
-__all__ = [
-    "__version__",
+_SUBPACKAGES = (
     "architectures",
+    "convert",
     "data",
     "evaluation",
     "export",
@@ -38,5 +39,24 @@ __all__ = [
     "methods",
     "ops",
     "training",
+    "utils",
     "zoo",
-]
+)
+
+__all__ = ["__version__", *_SUBPACKAGES]
+
+
+def __getattr__(name):
+    if name in _SUBPACKAGES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBPACKAGES))
+
+
+if keras.backend.backend() == "tensorflow":
+    from keras_ssl import layers, methods  # noqa: E402, F401  (registration)
