@@ -1,6 +1,7 @@
 """keras_ssl: self-supervised representation learning and self-supervised GANs.
 
-Subpackages, from the bottom up (lower ones never import higher ones):
+Subpackages, from the bottom up (lower ones never import higher ones, with
+one exception: methods take replica slicing from `training.distribute`):
 
 - `keras_ssl.ops`, `keras_ssl.layers`, `keras_ssl.losses`: backend-agnostic
   building blocks written in `keras.ops`.
@@ -16,10 +17,15 @@ Subpackages, from the bottom up (lower ones never import higher ones):
 Subpackages are imported on first use, so `import keras_ssl.layers` (and
 `.ops`, `.losses`, `.architectures`) needs only Keras and any backend:
 TensorFlow is imported only by the parts that use it (data pipelines, train
-steps, export).
+steps, export). Under the TensorFlow backend, `import keras_ssl` also
+imports `layers` and `methods`, so that every serializable class is
+registered and `keras.saving.load_model` reads a saved keras_ssl model
+right away (Keras imports no third-party module while loading).
 """
 
 import importlib
+
+import keras
 
 from keras_ssl.version import __version__
 
@@ -51,3 +57,7 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_SUBPACKAGES))
+
+
+if keras.backend.backend() == "tensorflow":
+    from keras_ssl import layers, methods  # noqa: E402, F401  (registration)

@@ -49,7 +49,8 @@ from keras_ssl import data as ssl_data  # noqa: E402
 from keras_ssl import evaluation  # noqa: E402
 from keras_ssl.methods.registry import build_method  # noqa: E402
 
-DATA_DIR = "/work/shared/data/cifar10-jpeg"
+# The shared data next to the repository (../shared/...), not an absolute path.
+DATA_DIR = os.path.join(os.path.dirname(ROOT), "shared", "data", "cifar10-jpeg")
 METHODS = ("gan", "ssgan", "cgan", "s3gan")
 CONDITIONAL = ("cgan", "s3gan")
 

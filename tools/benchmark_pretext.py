@@ -25,7 +25,7 @@ partial run keeps what it measured.
 """
 
 import argparse
-import importlib
+import inspect
 import json
 import os
 import pathlib
@@ -46,7 +46,7 @@ import tensorflow as tf  # noqa: E402
 from keras_ssl.architectures.nin import nin_encoder  # noqa: E402
 from keras_ssl.data import load_arrays  # noqa: E402
 from keras_ssl.evaluation import knn_accuracy, linear_probe, ood_auroc  # noqa: E402
-from keras_ssl.methods import build_method  # noqa: E402
+from keras_ssl.methods import build_method, get_builder  # noqa: E402
 
 CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpeg"
 RESULTS = ROOT / "tools" / "results" / "pretext.json"
@@ -58,25 +58,24 @@ PRETEXT_METHODS = (
     "deeppermnet",
     "context_prediction",
     "exemplar",
+    "transitive_invariance",
     "multitask",
 )
-# Modules that register methods not imported by keras_ssl.methods itself.
-METHOD_MODULES = {
-    "rotnet": "keras_ssl.methods.rotnet",
-    "jigsaw": "keras_ssl.methods.jigsaw",
-    "deeppermnet": "keras_ssl.methods.deeppermnet",
-    "context_prediction": "keras_ssl.methods.context_prediction",
+# Builder arguments of the benchmark's runs (settings, not code paths): every
+# method reports its own chance level (`pretext_chance`) and builds its own
+# training input (`training_data`), so the runs below have no per-method code.
+BUILD_ARGUMENTS = {
+    "rotation_decoupling": {"seed": 0},
+    "jigsaw": {"seed": 0},
+    "deeppermnet": {"seed": 0},
+    "context_prediction": {"seed": 0},
+    "exemplar": {"seed": 0},
+    "transitive_invariance": {"seed": 0},
+    "multitask": {"tasks": {"rotation": {}, "exemplar": {"num_views": 4}}},
 }
-# Chance level of each method's logged pretext accuracy.
-CHANCE = {
-    "rotnet": 0.25,
-    "rotation_decoupling": 0.25,
-    "jigsaw": 0.01,
-    "deeppermnet": 1 / 9,
-    "context_prediction": 0.125,
-    "rotation_auxiliary": 0.25,
-}
-TILE_METHODS = ("jigsaw", "deeppermnet", "context_prediction")
+# Images per batch relative to --batch-size: Exemplar's 8 views of 32 images
+# make 256 crops, as many as RotNet's 64 images x 4 rotations.
+BATCH_FRACTION = {"exemplar": 0.5}
 
 
 class CpuBudget(keras.callbacks.Callback):
@@ -154,58 +153,38 @@ def dataset(x, y, batch_size, seed):
 
 
 def build(name, args, **extra):
-    if name in METHOD_MODULES:
-        importlib.import_module(METHOD_MODULES[name])
     config = dict(image_size=32, channels=3, encoder_config=encoder_config(args))
+    parameters = inspect.signature(get_builder(name)).parameters
+    if "num_negatives" in parameters:
+        config["num_negatives"] = args.num_negatives
     config.update(extra)
     return build_method(name, **config)
 
 
-def train(model, data_train, batch_size, args):
+def train(model, data_train, batch_size, args, callbacks=()):
     # One optimizer for every model, so that only the objective differs.
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
     budget = CpuBudget(args.cpu_seconds, batch_size)
-    history = model.fit(data_train, epochs=1000, verbose=0, callbacks=[budget])
+    history = model.fit(
+        data_train, epochs=1000, verbose=0, callbacks=[budget, *callbacks]
+    )
     last = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
     return budget.summary(), last
 
 
 def run_pretext(name, data, args):
-    batch_size = args.batch_size
-    seed = 0
-    if name == "rotation_decoupling":
-        from keras_ssl.methods.rotation_decoupling import indexed_dataset
-
-        model = build(
-            name,
-            args,
-            num_examples=len(data["train_x"]),
-            seed=seed,
-            num_negatives=args.num_negatives,
-        )
-        train_data = indexed_dataset(
-            data["train_x"], batch_size=batch_size, seed=seed, drop_remainder=True
-        )
-        eval_data = indexed_dataset(
-            data["eval_x"], batch_size=batch_size, shuffle=False
-        ).map(lambda x, i: (x, i % len(data["train_x"])))
-    else:
-        extra = {}
-        if name == "exemplar":
-            # 8 views per image: 32 images make 256 crops, as many as
-            # RotNet's 64 images x 4 rotations.
-            batch_size = args.batch_size // 2
-            extra = {"seed": seed}
-        elif name == "multitask":
-            extra = {"tasks": {"rotation": {}, "exemplar": {"num_views": 4}}}
-        elif name in ("jigsaw", "deeppermnet", "context_prediction"):
-            extra = {"seed": seed}
-        model = build(name, args, **extra)
-        train_data = dataset(data["train_x"], data["train_y"], batch_size, seed)
-        eval_data = tf.data.Dataset.from_tensor_slices(
-            (data["eval_x"], data["eval_y"])
-        ).batch(batch_size, drop_remainder=True)
-    timing, last = train(model, train_data, batch_size, args)
+    batch_size = int(args.batch_size * BATCH_FRACTION.get(name, 1.0))
+    extra = dict(BUILD_ARGUMENTS.get(name, {}))
+    if "num_examples" in inspect.signature(get_builder(name)).parameters:
+        extra["num_examples"] = len(data["train_x"])
+    model = build(name, args, **extra)
+    train_data, callbacks = model.training_data(
+        data["train_x"], data["train_y"], batch_size=batch_size, seed=0
+    )
+    eval_data, _ = model.training_data(
+        data["eval_x"], data["eval_y"], batch_size=batch_size, seed=0
+    )
+    timing, last = train(model, train_data, batch_size, args, callbacks)
     evaluated = model.evaluate(eval_data, verbose=0, return_dict=True)
     result = {
         "batch_size": batch_size,
@@ -214,19 +193,11 @@ def run_pretext(name, data, args):
         "heldout_metrics": {k: round(float(v), 4) for k, v in evaluated.items()},
         "pretext_accuracy": round(float(evaluated["pretext_accuracy"]), 4),
     }
-    if name in CHANCE:
-        result["pretext_chance"] = round(CHANCE[name], 4)
-    elif name == "exemplar":
-        result["pretext_chance"] = round(7 / (8 * batch_size - 1), 4)
-    elif name == "multitask":
-        result["pretext_accuracy_note"] = (
-            "mean of rotation (chance 0.25) and exemplar (chance "
-            f"{3 / (4 * batch_size - 1):.4f}) accuracies"
-        )
-    if name == "deeppermnet" and "permutation_accuracy" in evaluated:
-        result["permutation_accuracy"] = round(
-            float(evaluated["permutation_accuracy"]), 4
-        )
+    chance = model.pretext_chance(batch_size)
+    if chance is not None:
+        result["pretext_chance"] = round(float(chance), 4)
+    else:
+        result["pretext_accuracy_note"] = "mean of the tasks' accuracies"
     result.update(probe(full_image_encoder(model.encoder, args), data, args))
     return result
 
@@ -309,16 +280,16 @@ def run_rotation_auxiliary(data, args):
         }
         if weight > 0:
             entry["test_rotation_accuracy"] = round(float(test["pretext_accuracy"]), 4)
-        scores = {"kl_to_uniform": False}
+        # The authors' multi-class score, its KL term alone, and the
+        # one-class score (which needs a trained rotation head).
+        scores = ["kl"]
         if weight > 0:
-            scores["kl_plus_rotation_loss"] = True
-        for score_name, use_rotation in scores.items():
+            scores = ["multiclass", "kl", "one_class"]
+        for score_name in scores:
             entry["auroc"][score_name] = {
                 out_name: round(
                     ood_auroc(
-                        lambda x, r=use_rotation, m=model: m.ood_score(
-                            x, use_rotation=r
-                        ),
+                        lambda x, s=score_name, m=model: m.ood_score(x, score=s),
                         inside,
                         out_images,
                     ),
@@ -440,6 +411,7 @@ def main(argv=None):
             "jigsaw",
             "deeppermnet",
             "context_prediction",
+            "transitive_invariance",
         ],
     )
     parser.add_argument("--train-limit", type=int, default=5000)
@@ -499,21 +471,15 @@ def main(argv=None):
         keras.backend.clear_session()
         keras.utils.set_random_seed(0)
         t0 = time.process_time()
-        try:
-            if name == "random":
-                entry = run_random(data, args)
-            elif name == "supervised":
-                entry = run_supervised(data, args)
-            elif name == "rotation_auxiliary":
-                entry = run_rotation_auxiliary(data, args)
-            else:
-                entry = run_pretext(name, data, args)
-            entry["total_cpu_seconds"] = round(time.process_time() - t0, 1)
-        except (ImportError, ValueError) as error:
-            if name in METHOD_MODULES and isinstance(error, ImportError):
-                entry = {"status": f"not available: {error}"}
-            else:
-                raise
+        # The baselines and the OOD study are runs of their own; every
+        # pretext method goes through the same run_pretext.
+        runner = {
+            "random": run_random,
+            "supervised": run_supervised,
+            "rotation_auxiliary": run_rotation_auxiliary,
+        }.get(name, lambda d, a, n=name: run_pretext(n, d, a))
+        entry = runner(data, args)
+        entry["total_cpu_seconds"] = round(time.process_time() - t0, 1)
         key = "rotation_auxiliary_ood" if name == "rotation_auxiliary" else name
         results["methods"][key] = entry
         results["setup"]["total_cpu_seconds_last_run"] = round(

@@ -46,7 +46,9 @@ from keras_ssl import data as ssl_data  # noqa: E402
 from keras_ssl.methods.gan import PAPER_ADAM  # noqa: E402
 from keras_ssl.methods.ssgan import build_ssgan  # noqa: E402
 
-DEFAULT_DATA = "/work/shared/data/cifar10-jpeg/test.zip"
+DEFAULT_DATA = os.path.join(
+    os.path.dirname(ROOT), "shared", "data", "cifar10-jpeg", "test.zip"
+)
 
 
 def parse_args(argv=None):

@@ -1,6 +1,7 @@
 """Write the zoo's recipe files and model cards, and train presets' weights.
 
-    # zoo/<preset>/recipe.yaml and MODEL_CARD.md for every preset
+    # zoo/<preset>/recipe.yaml (generated from keras_ssl/zoo/presets/<preset>.yaml,
+    # the one source of each recipe) and MODEL_CARD.md for every preset
     python tools/train_presets.py write
 
     # train one preset with its recipe (optionally on a smaller budget),
@@ -40,9 +41,10 @@ from keras_ssl.training.config import apply_overrides  # noqa: E402
 from keras_ssl.zoo import registry, weights  # noqa: E402
 
 RECIPE_HEADER = """\
-# Training recipe of the {name} preset (keras_ssl/zoo/presets/{name}.yaml).
+# Generated from keras_ssl/zoo/presets/{name}.yaml (the one source of this
+# recipe) by `python tools/train_presets.py write`; edit that file instead.
 # Reproduce it with:
-#   keras-ssl train --recipe zoo/{name}/recipe.yaml [--override section.key=value]
+#   keras-ssl train --recipe {name} [--override section.key=value]
 """
 
 
@@ -86,8 +88,22 @@ def model_card(preset):
         lines += ["", "## Recipe notes", ""]
         lines += [f"- {note}" for note in preset.notes]
     lines += ["", "## Weights", ""]
-    unshipped = None if preset.has_weights else unshipped_results(preset)
-    if preset.has_weights:
+    unshipped = None if preset.weights is not None else unshipped_results(preset)
+    if preset.weights is None and preset.original is not None:
+        original = preset.original
+        lines += [
+            f"The authors' release, converted on first use: "
+            f"{original.get('page') or original.get('url')} "
+            f"(format `{original.get('format')}`, license "
+            f"{original.get('license')}). `keras_ssl.zoo.load"
+            f'("{preset.name}", weights="path/to/{original.get("filename")}")` '
+            "converts and caches it.",
+            "",
+            "## Measured results",
+            "",
+            "Published by the authors (`original.published` of the preset).",
+        ]
+    elif preset.has_weights:
         source = {k: v for k, v in preset.weights.items() if k != "sha256"}
         lines += [
             f"Published: `{_format_value(source)}` (sha256 "

@@ -10,11 +10,8 @@ that example only, which the gradient penalty and the rotation loss assume.
 
 import keras
 
-from keras_ssl.architectures.resnet_gan import (
-    _check_positive_int,
-    _dense,
-    check_image_size,
-)
+from keras_ssl.architectures.resnet_gan import _dense, check_image_size
+from keras_ssl.utils.validation import check_int
 
 DCGAN_IMAGE_SIZES = (16, 32, 64, 128)
 
@@ -39,9 +36,9 @@ def dcgan_generator(
     (2, 32, 32, 3)
     """
     image_size = check_image_size(image_size, DCGAN_IMAGE_SIZES, "DCGAN generator")
-    z_dim = _check_positive_int(z_dim, "z_dim")
-    base_channels = _check_positive_int(base_channels, "base_channels")
-    channels = _check_positive_int(channels, "channels")
+    z_dim = check_int(z_dim, "z_dim")
+    base_channels = check_int(base_channels, "base_channels")
+    channels = check_int(channels, "channels")
     upsamplings = {16: 2, 32: 3, 64: 4, 128: 5}[image_size]
     width = base_channels * 2 ** (upsamplings - 2)
     z = keras.Input((z_dim,), name="z")
@@ -91,8 +88,8 @@ def dcgan_discriminator(
     from keras_ssl.layers.spectral_normalization import SpectralNormalization
 
     image_size = check_image_size(image_size, DCGAN_IMAGE_SIZES, "DCGAN discriminator")
-    base_channels = _check_positive_int(base_channels, "base_channels")
-    channels = _check_positive_int(channels, "channels")
+    base_channels = check_int(base_channels, "base_channels")
+    channels = check_int(channels, "channels")
     downsamplings = {16: 2, 32: 3, 64: 4, 128: 5}[image_size]
     images = keras.Input((image_size, image_size, channels), name="images")
     x = images

@@ -1,26 +1,41 @@
-"""ResNet generators and discriminators of SN-GAN, compare_gan and BigGAN.
+"""ResNet GAN generators and discriminators, chosen by `style`.
 
-Image size 32 is compare_gan's `resnet_cifar` (SN-GAN's CIFAR-10 networks):
-G = dense to 4x4 x (G width), three up-blocks, BN-ReLU-conv3x3-tanh; D = four
-blocks (the first "optimized", the first two down-sampling), ReLU, global sum
-pooling, dense(1). Paper widths: G 256, D 128.
+`resnet_generator(image_size, ..., style=...)` and
+`resnet_discriminator(image_size, ..., style=...)` build one of:
 
-Image sizes 48, 64 and 128 use per-block channel multipliers of `base_channels`
-(the seed is 6x6 at 48, as in SN-GAN's STL-10 networks, else 4x4):
+| style | sizes | network |
+|-------|-------|---------|
+| "sngan" | 32, 48, 64, 128 | this module's SN-GAN-style networks (below) |
+| "resnet_cifar" | 32 | compare_gan's `resnet_cifar`, exactly (`compare_gan_resnet`) |
+| "resnet5" | 128 | compare_gan's `resnet5` (SS-GAN ImageNet), exactly |
+| "resnet_biggan" | 32-512 | compare_gan's `resnet_biggan` (BigGAN, S3GAN), exactly |
+| "mimicry" | 32, 48, 128 | Mimicry's networks (`mimicry_resnet`) |
 
-| size | style   | G multipliers (seed, blocks...) | D multipliers       |
+`style=None` (the default) is "sngan" below 128 and "resnet5" at 128.
+"resnet5" below 128 and "biggan" at 48 and 64 select the SN-GAN-style
+networks with the channel plans below (their meaning in earlier releases,
+whose presets and shipped weights use them); "biggan" at 128 is
+"resnet_biggan". The compare_gan networks take and give images in [-1, 1]
+and map to compare_gan's [0, 1] at their boundary (see their modules).
+
+The SN-GAN-style networks. Image size 32 is SN-GAN's CIFAR-10 network (as in
+Mimicry): G = dense to 4x4 x (G width), three up-blocks (nearest up-sampling,
+1x1 shortcuts), BN-ReLU-conv3x3-tanh; D = four blocks (the first
+"optimized", the first two down-sampling), ReLU, global sum pooling,
+dense(1). Paper widths: G 256, D 128. Image sizes 48, 64 and 128 use
+per-block channel multipliers of `base_channels` (the seed is 6x6 at 48, as
+in SN-GAN's STL-10 networks, else 4x4):
+
+| size | plan    | G multipliers (seed, blocks...) | D multipliers       |
 |------|---------|---------------------------------|---------------------|
 | 48   | resnet5 | 8, 4, 2, 1                      | 1, 2, 4, 8, 16      |
 | 48   | biggan  | 16, 8, 4, 2                     | 1, 2, 4, 8, 16      |
 | 64   | resnet5 | 8, 8, 4, 2, 1                   | 1, 2, 4, 8, 16      |
 | 64   | biggan  | 16, 16, 8, 4, 2                 | 1, 2, 4, 8, 16      |
 | 128  | resnet5 | 8, 8, 4, 4, 2, 1                | 1, 2, 4, 8, 16, 16  |
-| 128  | biggan  | 16, 16, 8, 4, 2, 1              | 1, 2, 4, 8, 16, 16  |
 
-Every D block down-samples except the last. Default widths: resnet5 64,
-BigGAN 96 (compare_gan's `resnet5` and `resnet_biggan`); BigGAN style also
-defaults to self-attention at 64x64 (G after the 64x64 block, D after the
-first block) and spectral norm in G.
+Every D block down-samples except the last. Default width 64 (resnet5 plan)
+or 96 (biggan plan).
 """
 
 import numbers
@@ -32,7 +47,11 @@ from keras_ssl.layers.discriminator_block import DiscriminatorBlock
 from keras_ssl.layers.generator_block import NORMALIZATIONS, GeneratorBlock
 
 IMAGE_SIZES = (32, 48, 64, 128)
-STYLES = ("resnet5", "biggan")
+# "sngan": the networks above. compare_gan's exact networks live in
+# compare_gan_resnet / compare_gan_biggan, Mimicry's in mimicry_resnet.
+COMPARE_GAN_STYLES = ("resnet_cifar", "resnet5", "resnet_biggan")
+STYLES = (None, "sngan", "mimicry") + COMPARE_GAN_STYLES + ("biggan",)
+_PLANS = ("resnet5", "biggan")
 
 _G_MULTIPLIERS = {
     (48, "resnet5"): (8, 4, 2, 1),
@@ -70,6 +89,32 @@ def _check_style(style):
     if style not in STYLES:
         raise ValueError(f"style must be one of {STYLES}. Received: style={style!r}")
     return style
+
+
+def resolve_style(style, image_size):
+    """The network family that builds `(style, image_size)`.
+
+    Returns "sngan" (this module's networks; `plan` picks the channel plan
+    at 48-128), "mimicry" or a compare_gan style, and the plan.
+    None means "sngan" below 128 and compare_gan's "resnet5" at 128.
+    "resnet5" below 128 keeps selecting the SN-GAN networks (earlier
+    releases ignored the style at 32 and used it as a channel plan at 48
+    and 64; compare_gan's resnet5 is its 128x128 network). "biggan" is
+    "resnet_biggan" at 128 and the BigGAN channel plan of the SN-GAN
+    networks at 48 and 64.
+    """
+    _check_style(style)
+    if style is None:
+        style = "resnet5" if image_size == 128 else "sngan"
+    if style == "biggan":
+        style = "resnet_biggan" if image_size == 128 else "sngan_biggan"
+    if style == "resnet5" and image_size != 128:
+        return "sngan", "resnet5"
+    if style == "sngan_biggan":
+        return "sngan", "biggan"
+    if style == "sngan":
+        return "sngan", "resnet5"
+    return style, None
 
 
 def _check_attention(attention_resolution, resolutions):
@@ -164,11 +209,12 @@ def resnet_generator(
     num_classes=None,
     normalization=None,
     attention_resolution="default",
-    style="resnet5",
+    style=None,
     spectral_norm=None,
     hidden_units=32,
     momentum=0.9,
     name="generator",
+    **options,
 ):
     """ResNet generator `z (B, z_dim) [, labels (B,)] -> images (B, S, S, C)`.
 
@@ -188,7 +234,11 @@ def resnet_generator(
         attention_resolution: resolution after whose up-block a
             `SelfAttention2D` is inserted; "default" means 64 for the BigGAN
             style at 128 and none otherwise.
-        style: "resnet5" or "biggan" (ignored at 32).
+        style: None, "sngan", "resnet_cifar", "resnet5", "resnet_biggan",
+            "biggan" or "mimicry" (see the module docstring). Other keyword
+            arguments go to the style's builder (e.g. `statistics` of
+            `compare_gan_biggan.biggan_generator`, `project_y` of the
+            compare_gan discriminators).
         spectral_norm: spectral norm in G; defaults to True for BigGAN.
         hidden_units: hidden width of the self-modulation MLP.
         momentum: momentum of the batch-norm moving statistics.
@@ -200,12 +250,35 @@ def resnet_generator(
     >>> tuple(g(keras.ops.zeros((2, 16))).shape)
     (2, 32, 32, 3)
     """
+    family, style = resolve_style(style, image_size)
+    arguments = {
+        "z_dim": z_dim,
+        "base_channels": base_channels,
+        "channels": channels,
+        "num_classes": num_classes,
+        "normalization": normalization,
+        "attention_resolution": attention_resolution,
+        "spectral_norm": spectral_norm,
+        "hidden_units": hidden_units,
+        "momentum": momentum,
+        "name": name,
+        **options,
+    }
+    if family == "mimicry":
+        from keras_ssl.architectures.mimicry_resnet import mimicry_generator
+
+        return mimicry_generator(image_size, **arguments)
+    if family in COMPARE_GAN_STYLES:
+        from keras_ssl.architectures.compare_gan_resnet import compare_gan_generator
+
+        return compare_gan_generator(image_size, style=family, **arguments)
+    if options:
+        raise TypeError(f"Unknown arguments for style='sngan': {sorted(options)}")
     image_size = check_image_size(image_size, what="ResNet generator")
     z_dim = _check_positive_int(z_dim, "z_dim")
     channels = _check_positive_int(channels, "channels")
     base_channels = _check_positive_int(base_channels, "base_channels", True)
     num_classes = _check_positive_int(num_classes, "num_classes", True)
-    style = _check_style(style)
     if normalization is None:
         normalization = "batch" if num_classes is None else "conditional"
     if normalization not in NORMALIZATIONS:
@@ -276,9 +349,10 @@ def resnet_discriminator(
     rotation_head=False,
     class_head=False,
     attention_resolution="default",
-    style="resnet5",
-    pooling="sum",
+    style=None,
+    pooling=None,
     name="discriminator",
+    **options,
 ):
     """ResNet discriminator `images [, labels] -> dict of outputs`.
 
@@ -306,8 +380,13 @@ def resnet_discriminator(
         attention_resolution: resolution after whose block a
             `SelfAttention2D` is inserted; "default" means 64 for the BigGAN
             style at 128 (after the first block) and none otherwise.
-        style: "resnet5" or "biggan" (ignored at 32).
-        pooling: "sum" (SN-GAN, compare_gan) or "mean" global pooling.
+        style: None, "sngan", "resnet_cifar", "resnet5", "resnet_biggan",
+            "biggan" or "mimicry" (see the module docstring). Other keyword
+            arguments go to the style's builder (e.g. `statistics` of
+            `compare_gan_biggan.biggan_generator`, `project_y` of the
+            compare_gan discriminators).
+        pooling: "sum" or "mean" global pooling; None: the style's own
+            ("sum" for "sngan").
         name: model name.
 
     Example:
@@ -317,11 +396,36 @@ def resnet_discriminator(
     >>> tuple(out["logits"].shape), tuple(out["rotation_logits"].shape)
     ((2, 1), (2, 4))
     """
+    family, style = resolve_style(style, image_size)
+    arguments = {
+        "base_channels": base_channels,
+        "channels": channels,
+        "spectral_norm": spectral_norm,
+        "num_classes": num_classes,
+        "rotation_head": rotation_head,
+        "class_head": class_head,
+        "attention_resolution": attention_resolution,
+        "pooling": pooling,
+        "name": name,
+        **options,
+    }
+    if family == "mimicry":
+        from keras_ssl.architectures.mimicry_resnet import mimicry_discriminator
+
+        return mimicry_discriminator(image_size, **arguments)
+    if family in COMPARE_GAN_STYLES:
+        from keras_ssl.architectures.compare_gan_resnet import (
+            compare_gan_discriminator,
+        )
+
+        return compare_gan_discriminator(image_size, style=family, **arguments)
+    if options:
+        raise TypeError(f"Unknown arguments for style='sngan': {sorted(options)}")
+    pooling = "sum" if pooling is None else pooling
     image_size = check_image_size(image_size, what="ResNet discriminator")
     channels = _check_positive_int(channels, "channels")
     base_channels = _check_positive_int(base_channels, "base_channels", True)
     num_classes = _check_positive_int(num_classes, "num_classes", True)
-    style = _check_style(style)
     if pooling not in ("sum", "mean"):
         raise ValueError(
             f"pooling must be 'sum' or 'mean'. Received: pooling={pooling!r}"

@@ -1,4 +1,11 @@
-"""`keras-ssl evaluate PRESET_OR_CHECKPOINT --metric fid|kid|linear_probe|knn`."""
+"""`keras-ssl evaluate PRESET_OR_CHECKPOINT --metric fid|kid|is|linear_probe|knn`.
+
+Generative metrics use the FID Inception network by default (the network of
+published FIDs; its converted weights must be cached, or pass pytorch-fid's
+weights file once with `--fid-weights`); `--extractor domain` works offline
+without any download; `--save-stats` precomputes the reference statistics of
+a data split.
+"""
 
 import json
 import os
@@ -7,20 +14,26 @@ import yaml
 
 from keras_ssl.zoo.targets import add_target_arguments, load_target_from_args
 
-METRICS = ("fid", "kid", "linear_probe", "knn")
+METRICS = ("fid", "kid", "is", "linear_probe", "knn")
+GENERATIVE = ("fid", "kid", "is")
+EXTRACTOR_CHOICES = ("fid_inception", "inception_keras", "domain")
 
 
 def register(subparsers):
     parser = subparsers.add_parser(
         "evaluate",
-        help="FID / KID of a generator, or linear-probe / kNN accuracy of features",
+        help="FID / KID / IS of a generator, or linear-probe / kNN accuracy",
         description=(
             "Generative metrics compare generated images with a data split in "
-            "the features of an extractor (Keras' InceptionV3, downloaded once, "
-            "or 'domain': a small classifier trained on --data's train split, "
-            "for offline use). Representation metrics train a linear classifier "
-            "(or run a kNN) on the frozen features of the model's encoder (a "
-            "GAN's discriminator trunk). Prints JSON; --out also writes it."
+            "the features of an extractor: 'fid_inception' (default; the FID "
+            "Inception network of published numbers, from pytorch-fid's "
+            "weights file, converted once with torch and cached), "
+            "'inception_keras' (Keras' InceptionV3, downloaded by Keras; not "
+            "comparable with papers) or 'domain' (a small classifier trained "
+            "on --data's train split: offline, on its own scale). "
+            "Representation metrics train a linear classifier (or run a kNN) "
+            "on the frozen features of the model's encoder (a GAN's "
+            "discriminator trunk). Prints JSON; --out also writes it."
         ),
     )
     add_target_arguments(parser)
@@ -28,7 +41,8 @@ def register(subparsers):
         "--metric",
         choices=METRICS,
         default=None,
-        help="default: fid for generators, linear_probe otherwise",
+        help="default: fid for generators, linear_probe otherwise (is: the "
+        "Inception Score of the generated images)",
     )
     parser.add_argument(
         "--data", default=None, help="data source (default: the preset's recipe data)"
@@ -43,13 +57,48 @@ def register(subparsers):
         "--limit", type=int, default=None, help="examples per split (seeded subset)"
     )
     parser.add_argument(
-        "--num-samples", type=int, default=10000, help="generated images for fid / kid"
+        "--num-samples",
+        type=int,
+        default=10000,
+        help="generated images for fid / kid / is",
     )
     parser.add_argument(
         "--extractor",
-        choices=("inception", "domain"),
-        default="inception",
-        help="features for fid / kid",
+        choices=EXTRACTOR_CHOICES,
+        default="fid_inception",
+        help="features for fid / kid / is (default: fid_inception)",
+    )
+    parser.add_argument(
+        "--fid-weights",
+        default="default",
+        metavar="PATH",
+        help="pytorch-fid's pt_inception-2015-12-05-6726825d.pth (converted "
+        "once, needs torch that once, then cached), or converted .weights.h5; "
+        "default: the cached conversion",
+    )
+    parser.add_argument(
+        "--download-fid-weights",
+        action="store_true",
+        help="download pytorch-fid's weights file when nothing is cached",
+    )
+    parser.add_argument(
+        "--reference-stats",
+        default=None,
+        metavar="PATH",
+        help="reference statistics (.npz from --save-stats) instead of --split",
+    )
+    parser.add_argument(
+        "--save-stats",
+        default=None,
+        metavar="PATH",
+        help="only compute the statistics of --data's --split (all of it, or "
+        "--limit) in the extractor's features and save them (.npz)",
+    )
+    parser.add_argument(
+        "--keep-features",
+        type=int,
+        default=10000,
+        help="raw feature rows kept in --save-stats files (KID needs them)",
     )
     parser.add_argument("--epochs", type=int, default=20, help="linear-probe epochs")
     parser.add_argument("--batch-size", type=int, default=100)
@@ -106,54 +155,98 @@ def _image_shape(model, target):
     return None, None
 
 
+def _extractor(args, source, load):
+    """The extractor named by --extractor (built before any data is read)."""
+    from keras_ssl import data, evaluation
+
+    if args.extractor == "fid_inception":
+        return evaluation.fid_inception_extractor(
+            args.fid_weights, download=args.download_fid_weights
+        )
+    if args.extractor == "inception_keras":
+        return evaluation.inception_extractor()
+    classifier = evaluation.train_domain_classifier(
+        data.load(
+            source,
+            split=args.train_split,
+            batch_size=128,
+            limit=args.limit,
+            **load,
+        ),
+        seed=args.seed,
+    )
+    return evaluation.domain_extractor(classifier)
+
+
+def _save_stats(model, source, args):
+    from keras_ssl import data, evaluation
+
+    image_size, channels = _image_shape(model, args.target)
+    load = dict(image_size=image_size, channels=channels, seed=args.seed)
+    extractor = _extractor(args, source, load)
+    images = data.load(
+        source,
+        split=args.split,
+        batch_size=args.batch_size,
+        limit=args.limit,
+        labeled=False,
+        **load,
+    )
+    stats = evaluation.compute_statistics(
+        images,
+        extractor,
+        batch_size=args.batch_size,
+        keep_features=args.keep_features,
+        seed=args.seed,
+    )
+    stats.save(args.save_stats)
+    return {
+        "saved_stats": os.path.abspath(args.save_stats),
+        "count": stats.count,
+        "dim": stats.dim,
+        "extractor": stats.extractor or args.extractor,
+        "image_size": image_size,
+    }
+
+
 def evaluate(model, metric, source, args):
     """The metric as a JSON-ready dict."""
     from keras_ssl import data, evaluation
 
     image_size, channels = _image_shape(model, args.target)
     load = dict(image_size=image_size, channels=channels, seed=args.seed)
-    if metric in ("fid", "kid"):
+    if metric in GENERATIVE:
         if not callable(getattr(model, "generate", None)):
             raise ValueError(
                 f"--metric {metric} needs a generator (a model with generate()). "
                 f"Received: {type(model).__name__}"
             )
-        reference = data.load(
-            source,
-            split=args.split,
-            batch_size=args.batch_size,
-            limit=args.limit,
-            labeled=False,
-            **load,
+        extractor = _extractor(args, source, load)
+        common = dict(
+            num_samples=args.num_samples, batch_size=args.batch_size, seed=args.seed
         )
-        if args.extractor == "inception":
-            extractor = evaluation.inception_extractor()
+        if metric == "is":
+            mean, std = evaluation.inception_score_of(model, extractor, **common)
+            value = {"mean": float(mean), "std": float(std)}
         else:
-            classifier = evaluation.train_domain_classifier(
-                data.load(
+            if args.reference_stats:
+                reference = evaluation.FeatureStatistics.load(args.reference_stats)
+            else:
+                reference = data.load(
                     source,
-                    split=args.train_split,
-                    batch_size=128,
+                    split=args.split,
+                    batch_size=args.batch_size,
                     limit=args.limit,
+                    labeled=False,
                     **load,
-                ),
-                seed=args.seed,
-            )
-            extractor = evaluation.domain_extractor(classifier)
-        function = evaluation.fid if metric == "fid" else evaluation.kid
-        value = function(
-            model,
-            reference,
-            extractor,
-            num_samples=args.num_samples,
-            batch_size=args.batch_size,
-            seed=args.seed,
-        )
-        if metric == "kid":
-            value = {"mean": float(value[0]), "std": float(value[1])}
+                )
+            function = evaluation.fid if metric == "fid" else evaluation.kid
+            value = function(model, reference, extractor, **common)
+            if metric == "kid":
+                value = {"mean": float(value[0]), "std": float(value[1])}
         return {
             metric: value,
-            "extractor": args.extractor,
+            "extractor": evaluation.extractor_id(extractor) or args.extractor,
             "num_samples": args.num_samples,
         }
     from keras_ssl.zoo import feature_extractor
@@ -181,16 +274,28 @@ def evaluate(model, metric, source, args):
 
 
 def run(args):
+    try:
+        return _run(args)
+    except ImportError as error:
+        # torch, needed once to convert the FID weights: a message, no traceback.
+        raise ValueError(str(error)) from error
+
+
+def _run(args):
     model = load_target_from_args(args)
-    metric = args.metric or (
-        "fid" if callable(getattr(model, "generate", None)) else "linear_probe"
-    )
-    result = evaluate(model, metric, _data_source(args), args)
+    if args.save_stats:
+        result = _save_stats(model, _data_source(args), args)
+    else:
+        metric = args.metric or (
+            "fid" if callable(getattr(model, "generate", None)) else "linear_probe"
+        )
+        result = evaluate(model, metric, _data_source(args), args)
     result.update(
         {
             "target": args.target,
             "data": _data_source(args),
-            "split": args.split,
+            "split": args.split if not args.reference_stats else None,
+            "reference_stats": args.reference_stats,
             "limit": args.limit,
         }
     )

@@ -73,8 +73,10 @@ def read_torch_state_dict(path, key=None):
 
 
 def _is_state_dict(value):
-    return isinstance(value, dict) and bool(value) and all(
-        hasattr(v, "detach") for v in value.values()
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(hasattr(v, "detach") for v in value.values())
     )
 
 

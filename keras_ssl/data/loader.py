@@ -9,10 +9,16 @@ from keras_ssl.data import augment as augment_lib
 from keras_ssl.data import embedded
 from keras_ssl.data.dataset_info import DatasetInfo
 from keras_ssl.data.image_files import ImageFileSource
+from keras_ssl.utils.validation import check_int
 
 # Magic numbers of the formats `tf.io.decode_image` reads, checked up front so
 # that an unreadable file is named in the error instead of failing anonymously.
 _MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM")
+# A complete JPEG ends with its end-of-image marker (some writers append a
+# few bytes after it), a complete PNG with its IEND chunk.
+_JPEG_END = b"\xff\xd9"
+_PNG_END = b"IEND\xaeB`\x82"
+_TAIL = 18
 DIGITS_DEFAULT_SIZE = 32
 
 
@@ -47,8 +53,7 @@ def _check_channels(channels):
 def _check_positive(name, value, allow_none=False):
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-        raise ValueError(f"{name} must be a positive int. Received: {name}={value!r}")
+    check_int(value, name, allow_none=allow_none)
 
 
 def info(source, split="train", data_dir=None):
@@ -82,8 +87,25 @@ def _tfds_builder(name, data_dir, download):
             f"and not a TFDS dataset.{hint}"
         ) from error
     if download:
-        builder.download_and_prepare()
+        try:
+            builder.download_and_prepare()
+        except OSError as error:  # no network, refused, disk full, ...
+            raise RuntimeError(_unavailable(name, builder, error)) from error
     return builder
+
+
+def _unavailable(name, builder, error=None):
+    reason = (
+        f"could not be downloaded ({type(error).__name__}: {error})"
+        if error is not None
+        else "is not prepared there and download=False"
+    )
+    return (
+        f"TFDS dataset {name!r} {reason}; data_dir={builder.data_dir!r}. "
+        "Prepare it where the network is reachable and pass data_dir= (with "
+        "download=False) pointing at that copy, or use an image folder or a "
+        ".zip archive in <split>/<class>/<image> layout as the source."
+    )
 
 
 def _tfds_info(name, split, data_dir, builder=None):
@@ -119,12 +141,54 @@ def _subset(count, limit, seed):
     return rng.permutation(count)[:limit]
 
 
-def _decode(encoded, name, channels, expected_shape):
+def is_complete_image(encoded):
+    r"""Whether encoded bytes look like a whole image file (Python bytes).
+
+    A known header (JPEG, PNG, GIF, BMP) and, for JPEG and PNG, the end
+    marker within the last bytes: a truncated download or copy fails.
+
+    >>> is_complete_image(b"\xff\xd8\xff" + bytes(40) + b"\xff\xd9")
+    True
+    >>> is_complete_image(b"\xff\xd8\xff" + bytes(40))
+    False
+    """
+    if not encoded.startswith(_MAGIC):
+        return False
+    tail = encoded[-_TAIL:]
+    if encoded.startswith(_MAGIC[0]):
+        return _JPEG_END in tail
+    if encoded.startswith(_MAGIC[1]):
+        return tail.endswith(_PNG_END)
+    return True
+
+
+def _complete(encoded):
+    """`is_complete_image` in TensorFlow ops, for one scalar string."""
     is_image = tf.reduce_any(
         [tf.strings.substr(encoded, 0, len(m)) == m for m in _MAGIC]
     )
+    padded = tf.strings.join([b"\0" * _TAIL, encoded])
+    tail = tf.strings.substr(padded, tf.strings.length(padded) - _TAIL, _TAIL)
+    jpeg_end = tf.reduce_any(
+        [tf.strings.substr(tail, k, 2) == _JPEG_END for k in range(_TAIL - 1)]
+    )
+    png_end = tf.strings.substr(tail, _TAIL - len(_PNG_END), len(_PNG_END)) == (
+        _PNG_END
+    )
+    is_jpeg = tf.strings.substr(encoded, 0, 3) == _MAGIC[0]
+    is_png = tf.strings.substr(encoded, 0, 4) == _MAGIC[1]
+    return is_image & (~is_jpeg | jpeg_end) & (~is_png | png_end)
+
+
+def _decode(encoded, name, channels, expected_shape, split="train"):
     check = tf.debugging.Assert(
-        is_image, ["Unreadable image (not a JPEG, PNG, GIF or BMP file):", name]
+        _complete(encoded),
+        [
+            f"Unreadable image in split {split} (not a JPEG, PNG, GIF or BMP "
+            "file, or truncated); load(..., skip_corrupt=True) skips such "
+            "files with a warning. File:",
+            name,
+        ],
     )
     with tf.control_dependencies([check]):
         image = tf.io.decode_image(
@@ -150,11 +214,51 @@ def _decode(encoded, name, channels, expected_shape):
     return image
 
 
-def _file_examples(source, split, limit, seed, channels, image_size):
+def _tail_bytes(files, member):
+    if files.is_zip:
+        return files.read_bytes([member])[0]
+    path = os.path.join(files.path, member)
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        size = os.fstat(handle.fileno()).st_size
+        handle.seek(max(size - _TAIL, 4))
+        return head + handle.read()
+
+
+def _drop_corrupt(files, members, labels, source, split):
+    """`members` and `labels` without incomplete images, with a warning."""
+    if files.is_zip:
+        encoded = files.read_bytes(members)
+    else:
+        encoded = [_tail_bytes(files, m) for m in members]
+    keep = [is_complete_image(e) for e in encoded]
+    bad = [m for m, k in zip(members, keep) if not k]
+    if bad:
+        import warnings
+
+        shown = ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else "")
+        warnings.warn(
+            f"Skipped {len(bad)} corrupt or truncated image(s) of split "
+            f"{split!r} in {source}: {shown}",
+            stacklevel=4,
+        )
+    if not any(keep):
+        raise ValueError(
+            f"Every image of split {split!r} in {source} is corrupt or "
+            f"truncated ({len(bad)} files, e.g. {bad[0]})."
+        )
+    return [m for m, k in zip(members, keep) if k], labels[np.asarray(keep)]
+
+
+def _file_examples(
+    source, split, limit, seed, channels, image_size, skip_corrupt=False
+):
     files = ImageFileSource(source, split)
     chosen = _subset(len(files.members), limit, seed)
     members = [files.members[i] for i in chosen]
     labels = np.asarray([files.labels[i] for i in chosen], "int32")
+    if skip_corrupt:
+        members, labels = _drop_corrupt(files, members, labels, source, split)
     height, width, native = files.image_shape(members[0])
     expected = [
         -1 if image_size else height,
@@ -171,7 +275,7 @@ def _file_examples(source, split, limit, seed, channels, image_size):
 
     def to_image(data, label, name):
         data = data if is_zip else tf.io.read_file(data)
-        image = _decode(data, name, channels, expected)
+        image = _decode(data, name, channels, expected, split)
         # Without image_size every image was checked against the first one,
         # so the stored size is the static shape.
         image.set_shape([None, None, out_channels] if image_size else static)
@@ -197,6 +301,8 @@ def _digits_examples(split, limit, seed, channels):
 
 def _tfds_examples(source, split, limit, data_dir, download, channels):
     builder = _tfds_builder(source, data_dir, download)
+    if not download and not builder.is_prepared():
+        raise FileNotFoundError(_unavailable(source, builder))
     meta = _tfds_info(source, split, data_dir, builder=builder)
     dataset = builder.as_dataset(split=split, shuffle_files=False)
     if limit is not None:
@@ -233,6 +339,7 @@ def load(
     channels=None,
     drop_remainder=False,
     repeat=False,
+    skip_corrupt=False,
 ):
     """Load images as a batched, prefetched `tf.data.Dataset`.
 
@@ -257,6 +364,10 @@ def load(
         channels: None for the stored channels, 1 or 3 to convert.
         drop_remainder: drop the last incomplete batch.
         repeat: repeat forever (for `fit(steps_per_epoch=...)`).
+        skip_corrupt: for folders and `.zip` archives, leave out truncated or
+            unreadable image files with a warning that counts and names them.
+            By default the first read of such a file is an error naming the
+            file and the split.
 
     Returns:
         A `tf.data.Dataset` of float32 images (B, H, W, C) in [-1, 1] and,
@@ -278,7 +389,7 @@ def load(
         size = size or (DIGITS_DEFAULT_SIZE, DIGITS_DEFAULT_SIZE)
     elif _is_file_source(source):
         dataset, to_image, count = _file_examples(
-            source, split, limit, seed, channels, size
+            source, split, limit, seed, channels, size, skip_corrupt
         )
     else:
         dataset, to_image, count = _tfds_examples(
@@ -320,8 +431,11 @@ def load_arrays(
     channels=None,
     data_dir=None,
     download=True,
+    skip_corrupt=False,
 ):
     """The whole split (or a seeded subset of `limit`) as NumPy arrays.
+
+    Arguments as in `load`.
 
     Returns:
         `(images, labels)`: float32 (N, H, W, C) in [-1, 1] and int32 (N,).
@@ -337,6 +451,7 @@ def load_arrays(
         channels=channels,
         data_dir=data_dir,
         download=download,
+        skip_corrupt=skip_corrupt,
     )
     images, labels = [], []
     for batch_images, batch_labels in dataset.as_numpy_iterator():

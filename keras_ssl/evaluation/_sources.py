@@ -10,6 +10,10 @@ import tensorflow as tf
 # Progress bars are shown by default from this many samples on.
 _AUTO_PROGRESS_SAMPLES = 5000
 DEFAULT_GENERATOR_SAMPLES = 10000
+# A generator is asked for this many samples per call (chunk i with seed
+# seed + i), whatever the batch size, so seeded samples and the metrics on
+# them do not depend on `batch_size`.
+GENERATION_CHUNK = 100
 
 
 def to_float_images(images, name):
@@ -108,15 +112,18 @@ def image_batches(source, name, num_samples=None, batch_size=100, seed=None):
     (or a tuple whose first item is the array), or a `tf.data.Dataset` of
     images, `(images, labels)` or `{"images": ...}`, batched or not.
     `target` is the number of images that will be produced, or None when it
-    is not known in advance.
+    is not known in advance. Every batch has `batch_size` images but the
+    last; a generator is called in chunks of `GENERATION_CHUNK`.
     """
     num_samples = _check_count(num_samples, name)
     batch_size = _check_batch_size(batch_size)
     if _is_generator(source):
         target = num_samples or DEFAULT_GENERATOR_SAMPLES
-        return target, _generated(source, name, target, batch_size, seed)
+        chunks = _generated(source, name, target, GENERATION_CHUNK, seed)
+        return target, rebatch(chunks, batch_size)
     if isinstance(source, tf.data.Dataset):
-        return _dataset_batches(source, name, num_samples, batch_size)
+        target, chunks = _dataset_batches(source, name, num_samples, batch_size)
+        return target, rebatch(chunks, batch_size)
     if isinstance(source, tuple) and source:
         source = source[0]
     if isinstance(source, np.ndarray) or tf.is_tensor(source):
@@ -142,14 +149,29 @@ def image_batches(source, name, num_samples=None, batch_size=100, seed=None):
     )
 
 
+def rebatch(chunks, batch_size):
+    """Regroups arrays of any lengths into batches of `batch_size` rows."""
+    pending, count = [], 0
+    for chunk in chunks:
+        pending.append(chunk)
+        count += chunk.shape[0]
+        while count >= batch_size:
+            joined = pending[0] if len(pending) == 1 else np.concatenate(pending)
+            yield joined[:batch_size]
+            rest = joined[batch_size:]
+            pending, count = ([rest] if rest.shape[0] else []), rest.shape[0]
+    if count:
+        yield pending[0] if len(pending) == 1 else np.concatenate(pending)
+
+
 def _generated(model, name, target, batch_size, seed):
     with_seed = seed is not None and _accepts_seed(model.generate)
     done = 0
     index = 0
     while done < target:
         n = min(batch_size, target - done)
-        # One seed per chunk keeps a seeded evaluation reproducible however
-        # the samples are batched for a given batch_size.
+        # One seed per fixed-size chunk keeps a seeded evaluation
+        # reproducible whatever the extractor's batch size.
         images = (
             model.generate(n, seed=seed + index) if with_seed else model.generate(n)
         )

@@ -1,5 +1,11 @@
 """Feature extractors for FID, KID and IS.
 
+"fid_inception" (`fid_inception_extractor`, the default of the metrics) is
+the FID Inception network of published numbers, with pytorch-fid's weights
+converted once and cached; "inception_keras" (`inception_extractor`) is
+Keras' InceptionV3, not comparable with papers; `domain_extractor` exposes
+a classifier trained on the target domain (offline).
+
 The extractor protocol: any callable or Keras model that maps float32 images
 (B, H, W, C) in [-1, 1] to features (B, D), or to a dict with "features"
 (B, D) and "logits" (B, K) (logits are needed only for the Inception Score).
@@ -20,20 +26,33 @@ from keras_ssl.evaluation._sources import to_float_images
 _CLASSIFIER_VERSION = 1
 
 
+EXTRACTORS = ("fid_inception", "inception_keras")
+
+FID_WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
+FID_WEIGHTS_URL = (
+    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+    + FID_WEIGHTS_FILENAME
+)
+_DEFAULT_POINTER = "fid_inception-default.txt"
+_built = {}
+
+
+class WeightsUnavailableError(FileNotFoundError):
+    """An extractor's weights are neither cached nor given; says how to get them."""
+
+
 def inception_extractor(weights="imagenet"):
-    """Keras' InceptionV3 as an extractor: 2048-d pool features and logits.
+    """Keras' InceptionV3 as an extractor ("inception_keras"): not the FID net.
 
-    The FID/IS network of Heusel et al. 2017 and Salimans et al. 2016.
-    Images in [-1, 1] (InceptionV3's own input range) of any size are resized
-    to 299x299 with bilinear resizing (no antialiasing, like
-    `tf.image.resize_bilinear` in the original FID code). The features are
-    the global average pool ("pool_3"); the logits are the 1000 ImageNet
-    logits before the softmax.
+    `keras.applications.InceptionV3` with the 2048-d global average pool as
+    features and its 1000 logits before the softmax; images in [-1, 1]
+    (InceptionV3's own input range) of any size are resized to 299x299 with
+    bilinear resizing (no antialiasing).
 
-    This is not the 2015 TensorFlow graph behind published FIDs (that one
-    has 1008 classes and slightly different weights and resizing), so values
-    are close to but not identical with papers; compare models with one
-    extractor only.
+    **Not comparable with published FID / IS.** Those use the 2015-12-05
+    TensorFlow graph (`fid_inception_extractor`), which has other weights,
+    1008 classes and average pools that do not count the padding. Use this
+    one only to compare models with each other, and say so.
 
     Args:
         weights: "imagenet" (downloaded once by Keras into
@@ -43,6 +62,10 @@ def inception_extractor(weights="imagenet"):
     Returns:
         A Keras model mapping images to {"features": (B, 2048),
         "logits": (B, 1000)}.
+
+    Raises:
+        WeightsUnavailableError: "imagenet" weights that cannot be
+            downloaded (offline); the message says what to do instead.
 
     Example:
 
@@ -61,12 +84,24 @@ def inception_extractor(weights="imagenet"):
             "weights must be 'imagenet', None or the path of an existing "
             f"weights file. Received: weights={weights!r}"
         )
-    base = keras.applications.InceptionV3(
-        include_top=True,
-        weights=weights if weights is None or weights == "imagenet" else None,
-        input_shape=(299, 299, 3),
-        classifier_activation=None,
-    )
+    try:
+        base = keras.applications.InceptionV3(
+            include_top=True,
+            weights=weights if weights is None or weights == "imagenet" else None,
+            input_shape=(299, 299, 3),
+            classifier_activation=None,
+        )
+    except Exception as error:  # Keras raises a bare Exception when offline
+        if weights != "imagenet":
+            raise
+        raise WeightsUnavailableError(
+            "Keras' InceptionV3 ImageNet weights could not be downloaded "
+            f"({type(error).__name__}: {error}). Offline, either pass a local "
+            "InceptionV3 weights file (inception_extractor(weights=PATH)), or "
+            "use the FID Inception network (extractor 'fid_inception', the one "
+            "papers use) or the domain extractor (keras-ssl evaluate "
+            "--extractor domain)."
+        ) from None
     if weights is not None and weights != "imagenet":
         base.load_weights(os.fspath(weights))
     heads = keras.Model(
@@ -76,7 +111,306 @@ def inception_extractor(weights="imagenet"):
     )
     inputs = keras.Input(shape=(None, None, 3), name="images")
     resized = keras.layers.Resizing(299, 299, interpolation="bilinear")(inputs)
-    return keras.Model(inputs, heads(resized), name="inception_extractor")
+    model = keras.Model(inputs, heads(resized), name="inception_extractor")
+    model.extractor_id = "inception_keras" + ("" if weights else ":random")
+    return model
+
+
+def _torch_hub_checkpoints():
+    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache"), "torch"
+    )
+    return os.path.join(os.path.expanduser(torch_home), "hub", "checkpoints")
+
+
+def _original_candidates():
+    """Where a downloaded `pt_inception-2015-12-05` file is looked for."""
+    from keras_ssl.zoo import weights as weights_lib
+
+    return [
+        os.path.join(weights_lib.cache_dir(), FID_WEIGHTS_FILENAME),
+        # pytorch-fid's own download (torch.hub's cache).
+        os.path.join(_torch_hub_checkpoints(), FID_WEIGHTS_FILENAME),
+    ]
+
+
+def _converted_dir():
+    from keras_ssl.zoo import weights as weights_lib
+
+    return os.path.join(weights_lib.cache_dir(), "converted")
+
+
+def _write_text(path, text):
+    handle, temporary = tempfile.mkstemp(
+        prefix=".tmp-", dir=os.path.dirname(path), text=True
+    )
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
+def _read_text(path):
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read().strip()
+    except OSError:
+        return None
+
+
+def _intact(path):
+    """A converted file whose sha256 matches the digest recorded beside it."""
+    from keras_ssl.zoo import weights as weights_lib
+
+    recorded = _read_text(path + ".sha256")
+    return (
+        recorded is not None
+        and os.path.isfile(path)
+        and recorded == weights_lib.sha256_of(path)
+    )
+
+
+def _read_original(path):
+    if path.endswith(".npz"):
+        with np.load(path) as data:
+            return {name: data[name] for name in data.files}
+    return path  # the converter reads .pth files (torch, weights_only=True)
+
+
+def _convert_and_cache(path):
+    """Converted `.weights.h5` of an original file, converting it once."""
+    from keras_ssl import convert
+    from keras_ssl.architectures.fid_inception import fid_inception_v3
+    from keras_ssl.zoo import weights as weights_lib
+
+    digest = weights_lib.sha256_of(path)
+    directory = _converted_dir()
+    target = os.path.join(directory, f"fid_inception-{digest[:16]}.weights.h5")
+    network = None
+    if not _intact(target):
+        network = fid_inception_v3(name="fid_inception_extractor")
+        try:
+            convert.convert("pytorch_fid_inception", _read_original(path), network)
+        except ImportError as error:
+            raise ImportError(
+                f"{error}. It is needed once, to convert {path}; the converted "
+                f"weights are then cached in {directory}."
+            ) from error
+        os.makedirs(directory, exist_ok=True)
+        # A temporary file in the same folder and os.replace: readers see
+        # the old state or the complete new file, never a partial one.
+        handle, temporary = tempfile.mkstemp(
+            suffix=".weights.h5", prefix=".tmp-", dir=directory
+        )
+        os.close(handle)
+        try:
+            network.save_weights(temporary)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, target)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
+        _write_text(target + ".sha256", weights_lib.sha256_of(target))
+        _write_text(
+            target[: -len(".weights.h5")] + ".json",
+            json.dumps(
+                {"original": os.path.basename(path), "original_sha256": digest},
+                indent=2,
+            ),
+        )
+    if os.path.basename(path) == FID_WEIGHTS_FILENAME:
+        os.makedirs(directory, exist_ok=True)
+        _write_text(os.path.join(directory, _DEFAULT_POINTER), os.path.basename(target))
+    return target, network
+
+
+def _missing_weights_error(download_error=None):
+    directory = _converted_dir()
+    looked = ", ".join(_original_candidates())
+    lines = [
+        "The FID Inception weights are not available: no converted weights "
+        f"in {directory} and no {FID_WEIGHTS_FILENAME} at {looked}.",
+    ]
+    if download_error is not None:
+        lines.append(f"Downloading failed ({download_error}).")
+    lines.append(
+        "Two ways out: (1) download pytorch-fid's weights file "
+        f"{FID_WEIGHTS_URL} (95 MB) and pass it: keras-ssl evaluate "
+        "--fid-weights PATH, or fid_inception_extractor(weights=PATH) (the "
+        'conversion needs torch once: pip install "keras-ssl[convert]"; the '
+        "converted weights are cached); (2) use an offline extractor: "
+        "keras-ssl evaluate --extractor domain (FIDs on their own scale, not "
+        "comparable with papers)."
+    )
+    return WeightsUnavailableError(" ".join(lines))
+
+
+def _resolve_weights(weights, download):
+    """(path of converted weights, the network just converted or None)."""
+    if weights != "default":
+        if not isinstance(weights, str | os.PathLike):
+            raise TypeError(
+                "weights must be 'default', None or a file path. "
+                f"Received: weights={weights!r}"
+            )
+        path = os.path.expanduser(os.fspath(weights))
+        if not os.path.isfile(path):
+            raise WeightsUnavailableError(
+                f"FID Inception weights file not found: {path}. Pass "
+                f"pytorch-fid's {FID_WEIGHTS_FILENAME} ({FID_WEIGHTS_URL}), a "
+                ".npz of its state dict or converted .weights.h5."
+            )
+        if path.endswith(".weights.h5"):
+            return path, None
+        return _convert_and_cache(path)
+    directory = _converted_dir()
+    pointed = _read_text(os.path.join(directory, _DEFAULT_POINTER))
+    if pointed and _intact(os.path.join(directory, pointed)):
+        return os.path.join(directory, pointed), None
+    for candidate in _original_candidates():
+        if os.path.isfile(candidate):
+            return _convert_and_cache(candidate)
+    if download:
+        from keras_ssl.zoo import weights as weights_lib
+
+        try:
+            path = weights_lib.download(FID_WEIGHTS_URL, fname=FID_WEIGHTS_FILENAME)
+        except Exception as error:  # offline: Keras raises a bare Exception
+            raise _missing_weights_error(f"{type(error).__name__}: {error}") from None
+        return _convert_and_cache(path)
+    raise _missing_weights_error()
+
+
+def fid_inception_weights(weights="default", download=False):
+    """Local converted `.weights.h5` of the FID Inception network.
+
+    Args:
+        weights: "default": the cached conversion of pytorch-fid's
+            `pt_inception-2015-12-05-6726825d.pth`, converting the file
+            once if it lies in `keras_ssl.zoo.weights.cache_dir()` or in
+            torch.hub's checkpoint folder (where pytorch-fid puts it); or
+            the path of that `.pth` file (converted once, cached by its
+            sha256), of a `.npz` of the same state dict, or of converted
+            `.weights.h5`.
+        download: with "default" and nothing cached, download the `.pth`
+            from pytorch-fid's release into the cache first.
+
+    Returns:
+        The path of the converted weights.
+
+    Raises:
+        WeightsUnavailableError: nothing found; the message says what is
+            missing and how to get it, or to use the domain extractor.
+    """
+    return _resolve_weights(weights, download)[0]
+
+
+def fid_inception_extractor(weights="default", download=False):
+    """The FID Inception network as an extractor ("fid_inception").
+
+    pytorch-fid's port of the 2015-12-05 TensorFlow Inception graph, the
+    network behind published FID, KID and IS numbers (see
+    `keras_ssl.architectures.fid_inception_v3`): images in [-1, 1] of any
+    size are resized to 299x299 (half-pixel bilinear, no antialiasing),
+    the features are the 2048-d `pool3` average and the logits the 1008
+    class logits. Weights are pytorch-fid's `.pth` release, converted once
+    (torch needed that once) and cached with their sha256 under
+    `keras_ssl.zoo.weights.cache_dir()/converted`.
+
+    Args:
+        weights: "default" (the cached conversion; see
+            `fid_inception_weights`), a path (`.pth`, `.npz` state dict or
+            converted `.weights.h5`), or None for random weights (timing
+            and shapes only: FIDs with it mean nothing).
+        download: with "default" and nothing cached, download the `.pth`
+            from pytorch-fid's release first.
+
+    Returns:
+        A Keras model mapping images to {"features": (B, 2048),
+        "logits": (B, 1008)}.
+
+    Raises:
+        WeightsUnavailableError: the weights are not available; the message
+            names what is missing and the ways out.
+
+    Example:
+
+    >>> import numpy as np
+    >>> extractor = fid_inception_extractor(weights=None)
+    >>> out = extractor.predict_on_batch(np.zeros((1, 32, 32, 3), "float32"))
+    >>> out["features"].shape, out["logits"].shape
+    ((1, 2048), (1, 1008))
+    """
+    from keras_ssl.architectures.fid_inception import fid_inception_v3
+
+    path, model = (
+        (None, None) if weights is None else _resolve_weights(weights, download)
+    )
+    key = ("fid_inception", path)
+    if key in _built:
+        return _built[key]
+    if model is None:
+        model = fid_inception_v3(name="fid_inception_extractor")
+        if path is not None:
+            model.load_weights(path)
+    if path is None:
+        model.extractor_id = "fid_inception:random"
+    else:
+        from keras_ssl.zoo import weights as weights_lib
+
+        digest = _read_text(path + ".sha256") or weights_lib.sha256_of(path)
+        # Which weights: statistics computed with other weights do not mix.
+        model.extractor_id = f"fid_inception:{digest[:16]}"
+    _built.clear()  # keep one network (95 MB) alive at most
+    _built[key] = model
+    return model
+
+
+def get_extractor(extractor, weights="default"):
+    """An extractor from its name, or `extractor` itself when not a string.
+
+    Args:
+        extractor: "fid_inception" (`fid_inception_extractor`, the network
+            of published FIDs), "inception_keras" (`inception_extractor`,
+            Keras' InceptionV3: not comparable with papers), or any
+            extractor (callable or Keras model), returned unchanged.
+        weights: for a name: "default" or a weights path (see the two
+            functions).
+
+    Example:
+
+    >>> get_extractor(len) is len
+    True
+    """
+    if not isinstance(extractor, str):
+        if extractor is None or not callable(extractor):
+            raise TypeError(
+                f"extractor must be one of {EXTRACTORS}, a callable or a Keras "
+                f"model. Received: extractor={extractor!r}"
+            )
+        return extractor
+    if extractor == "fid_inception":
+        return fid_inception_extractor(weights)
+    if extractor == "inception_keras":
+        weights = "imagenet" if weights == "default" else weights
+        key = ("inception_keras", weights)
+        if key not in _built:
+            model = inception_extractor(weights)
+            _built.clear()  # keep one network alive at most
+            _built[key] = model
+        return _built[key]
+    raise ValueError(
+        f"extractor must be one of {EXTRACTORS} (or a callable / Keras model; "
+        "the domain extractor is built with domain_extractor(...)). "
+        f"Received: extractor={extractor!r}"
+    )
+
+
+def extractor_id(extractor):
+    """A short name of the extractor recorded with statistics, or None."""
+    if isinstance(extractor, str):
+        return extractor
+    return getattr(extractor, "extractor_id", None)
 
 
 def default_cache_dir():

@@ -40,6 +40,15 @@ def check_features(features, name="features", dim=None):
     return array
 
 
+def check_same_extractor(mine, theirs, name):
+    """Raises when two known extractor names differ (None: unknown)."""
+    if mine is not None and theirs is not None and mine != theirs:
+        raise ValueError(
+            f"{name} comes from another feature extractor, so the features do "
+            f"not compare. Received: extractor {theirs!r}, expected {mine!r}"
+        )
+
+
 class FeatureStatistics:
     """Streaming mean and covariance of feature vectors, in float64.
 
@@ -59,6 +68,10 @@ class FeatureStatistics:
             with kept features serves FID and KID. Defaults to 0 (moments
             only).
         seed: seed of the reservoir sampling.
+        extractor: a short name of the features' extractor (e.g.
+            "fid_inception:<digest>"), saved with the statistics so that
+            features of different extractors are never compared; None when
+            unknown.
 
     Example:
 
@@ -73,7 +86,7 @@ class FeatureStatistics:
     True
     """
 
-    def __init__(self, keep_features=0, seed=None):
+    def __init__(self, keep_features=0, seed=None, extractor=None):
         if (
             isinstance(keep_features, bool)
             or not isinstance(keep_features, int | np.integer)
@@ -84,6 +97,11 @@ class FeatureStatistics:
                 f"Received: keep_features={keep_features!r}"
             )
         self.keep_features = int(keep_features)
+        if extractor is not None and not isinstance(extractor, str):
+            raise TypeError(
+                f"extractor must be a string or None. Received: extractor={extractor!r}"
+            )
+        self.extractor = extractor
         self._rng = np.random.default_rng(seed)
         self._count = 0
         self._mean = None
@@ -179,6 +197,9 @@ class FeatureStatistics:
             )
         if other.count == 0:
             return self
+        check_same_extractor(self.extractor, other.extractor, "other")
+        if self.extractor is None:
+            self.extractor = other.extractor
         if self.dim is not None and other.dim != self.dim:
             raise ValueError(
                 f"other must have feature dimension {self.dim}. "
@@ -248,6 +269,7 @@ class FeatureStatistics:
             features=(
                 kept if kept is not None else np.zeros((0, self.dim), np.float64)
             ),
+            extractor=np.str_(self.extractor or ""),
         )
         os.replace(temporary, path)
 
@@ -264,7 +286,10 @@ class FeatureStatistics:
                     f"path must be a file written by FeatureStatistics.save. "
                     f"Received: path={path!r} without {sorted(missing)}"
                 )
-            stats = cls(keep_features=int(data["keep_features"]))
+            extractor = str(data["extractor"]) if "extractor" in data.files else ""
+            stats = cls(
+                keep_features=int(data["keep_features"]), extractor=extractor or None
+            )
             stats._count = int(data["count"])
             stats._mean = data["mean"].astype(np.float64)
             stats._m2 = data["m2"].astype(np.float64)
@@ -273,4 +298,5 @@ class FeatureStatistics:
         return stats
 
     def __repr__(self):
-        return f"FeatureStatistics(count={self._count}, dim={self.dim})"
+        extractor = f", extractor={self.extractor!r}" if self.extractor else ""
+        return f"FeatureStatistics(count={self._count}, dim={self.dim}{extractor})"

@@ -14,12 +14,23 @@ may be:
   in [-1, 1] (as `keras_ssl.data.load` yields), batched or not;
 - for `reference` only, a `FeatureStatistics` (computed once with
   `compute_statistics` and saved).
+
+`extractor` is "fid_inception" by default (the FID Inception network of
+published numbers; its weights must be available, see
+`fid_inception_extractor`), "inception_keras" (Keras' InceptionV3, not
+comparable with papers), or any extractor: a callable or Keras model (see
+`keras_ssl.evaluation`). Features are accumulated in float64; the values do
+not depend on `batch_size` (up to float32 rounding of the extractor).
 """
 
 import numpy as np
 
 from keras_ssl.evaluation import _sources
-from keras_ssl.evaluation.feature_statistics import FeatureStatistics
+from keras_ssl.evaluation.extractors import extractor_id, get_extractor
+from keras_ssl.evaluation.feature_statistics import (
+    FeatureStatistics,
+    check_same_extractor,
+)
 from keras_ssl.evaluation.metrics import (
     frechet_distance,
     inception_score,
@@ -29,7 +40,7 @@ from keras_ssl.evaluation.metrics import (
 
 def compute_statistics(
     source,
-    extractor,
+    extractor="fid_inception",
     num_samples=None,
     batch_size=100,
     keep_features=0,
@@ -40,7 +51,8 @@ def compute_statistics(
 
     Args:
         source: generator model, image array or dataset (see module doc).
-        extractor: see `keras_ssl.evaluation` for the extractor protocol.
+        extractor: "fid_inception" (default), "inception_keras" or an
+            extractor (see `keras_ssl.evaluation` for the protocol).
         num_samples: images to use; None uses all of an array or dataset
             and 10,000 samples of a generator.
         batch_size: images per extractor call.
@@ -60,7 +72,10 @@ def compute_statistics(
     >>> compute_statistics(images, extractor, verbose=False).count
     8
     """
-    stats = FeatureStatistics(keep_features=keep_features, seed=seed)
+    extractor = get_extractor(extractor)
+    stats = FeatureStatistics(
+        keep_features=keep_features, seed=seed, extractor=extractor_id(extractor)
+    )
     _sources.stream(
         source,
         extractor,
@@ -75,19 +90,31 @@ def compute_statistics(
 
 
 def extract_features(
-    source, extractor, num_samples=None, batch_size=100, seed=None, verbose="auto"
+    source,
+    extractor="fid_inception",
+    num_samples=None,
+    batch_size=100,
+    seed=None,
+    verbose="auto",
 ):
     """Features of `source` as one float32 array (N, D).
 
     Same arguments as `compute_statistics`; holds all features in memory.
     """
     features, _ = _collect(
-        source, extractor, "source", num_samples, batch_size, seed, verbose
+        source,
+        get_extractor(extractor),
+        "source",
+        num_samples,
+        batch_size,
+        seed,
+        verbose,
     )
     return features
 
 
 def _collect(source, extractor, name, num_samples, batch_size, seed, verbose):
+    extractor = get_extractor(extractor)
     features, logits = [], []
 
     def keep(f, lg):
@@ -106,8 +133,9 @@ def _collect(source, extractor, name, num_samples, batch_size, seed, verbose):
 
 def _reference_statistics(reference, extractor, reference_samples, batch_size, verbose):
     if isinstance(reference, FeatureStatistics):
+        check_same_extractor(extractor_id(extractor), reference.extractor, "reference")
         return reference
-    stats = FeatureStatistics()
+    stats = FeatureStatistics(extractor=extractor_id(extractor))
     _sources.stream(
         reference,
         extractor,
@@ -124,7 +152,7 @@ def _reference_statistics(reference, extractor, reference_samples, batch_size, v
 def fid(
     fake,
     reference,
-    extractor,
+    extractor="fid_inception",
     num_samples=None,
     batch_size=100,
     reference_samples=None,
@@ -134,16 +162,20 @@ def fid(
     """Frechet Inception Distance between `fake` and `reference` images.
 
     Heusel et al., NeurIPS 2017: the Frechet distance of Gaussians fitted to
-    the extractor's features. With `inception_extractor()` this is the usual
-    FID (see docs/evaluation.md for how Keras' InceptionV3 differs from the
-    2015 graph); with `domain_extractor(...)` it is "FID (domain features)".
+    the extractor's features. With "fid_inception" (the default) this is
+    the FID of published tables (pytorch-fid's protocol, see
+    docs/evaluation.md); "inception_keras" (Keras' InceptionV3) gives values
+    that do not compare with papers; with `domain_extractor(...)` it is
+    "FID (domain features)".
     The value depends on the number of samples (it is biased upwards for
     small N), so compare numbers computed with the same N.
 
     Args:
         fake: generator model, image array or dataset (see module doc).
-        reference: image array, dataset or `FeatureStatistics`.
-        extractor: callable or Keras model (the extractor protocol).
+        reference: image array, dataset or `FeatureStatistics` (computed
+            with the same extractor).
+        extractor: "fid_inception", "inception_keras", or a callable or
+            Keras model (the extractor protocol).
         num_samples: fake images to use; None: all of an array or dataset,
             10,000 from a generator.
         batch_size: images per extractor call.
@@ -163,6 +195,7 @@ def fid(
     >>> fid(a, a, extractor, verbose=False) < 1e-6
     True
     """
+    extractor = get_extractor(extractor)
     ref = _reference_statistics(
         reference, extractor, reference_samples, batch_size, verbose
     )
@@ -181,7 +214,7 @@ def fid(
 def kid(
     fake,
     reference,
-    extractor,
+    extractor="fid_inception",
     num_samples=None,
     batch_size=100,
     reference_samples=None,
@@ -199,7 +232,8 @@ def kid(
         fake: generator model, image array or dataset (see module doc).
         reference: image array, dataset, or a `FeatureStatistics` that kept
             raw features (`keep_features > 0`).
-        extractor: callable or Keras model (the extractor protocol).
+        extractor: "fid_inception", "inception_keras", or a callable or
+            Keras model (the extractor protocol).
         num_samples: fake images (None: all of an array or dataset, 10,000
             from a generator).
         batch_size: images per extractor call.
@@ -212,7 +246,9 @@ def kid(
     Returns:
         (mean, std) of the MMD^2 estimates over subsets.
     """
+    extractor = get_extractor(extractor)
     if isinstance(reference, FeatureStatistics):
+        check_same_extractor(extractor_id(extractor), reference.extractor, "reference")
         ref_features = reference.features
         if ref_features is None:
             raise ValueError(
@@ -246,7 +282,7 @@ def kid(
 
 def inception_score_of(
     fake,
-    extractor,
+    extractor="fid_inception",
     num_samples=None,
     batch_size=100,
     splits=10,
@@ -260,7 +296,9 @@ def inception_score_of(
 
     Args:
         fake: generator model, image array or dataset (see module doc).
-        extractor: returns {"features": ..., "logits": ...}.
+        extractor: "fid_inception" (the 1008 logits of the 2015 graph, as
+            published Inception Scores use), "inception_keras", or an
+            extractor returning {"features": ..., "logits": ...}.
         num_samples: images (None: all of an array or dataset, 10,000 from a
             generator).
         batch_size: images per extractor call.
@@ -272,7 +310,7 @@ def inception_score_of(
         (mean, std) over splits.
     """
     _, logits = _collect(
-        fake, extractor, "fake", num_samples, batch_size, seed, verbose
+        fake, get_extractor(extractor), "fake", num_samples, batch_size, seed, verbose
     )
     if logits is None:
         raise ValueError(

@@ -10,6 +10,7 @@ from keras_ssl.evaluation.metrics import (
     frechet_distance,
     kernel_inception_distance,
 )
+from keras_ssl.utils.validation import check_int
 
 _METRICS = ("fid", "kid")
 
@@ -70,10 +71,7 @@ class MetricMonitor(keras.callbacks.Callback):
         verbose=0,
     ):
         super().__init__()
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(
-                f"every must be a positive integer. Received: every={every!r}"
-            )
+        check_int(every, "every")
         if isinstance(metrics, str):
             metrics = (metrics,)
         metrics = tuple(metrics)

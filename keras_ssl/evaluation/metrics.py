@@ -9,6 +9,7 @@ import numpy as np
 from scipy import linalg
 
 from keras_ssl.evaluation.feature_statistics import check_features
+from keras_ssl.utils.validation import check_int
 
 
 def _check_moments(mu, sigma, index):
@@ -127,13 +128,9 @@ def inception_score(probabilities, splits=10):
             "softmax to logits). Received: row sums between "
             f"{sums.min():.4g} and {sums.max():.4g}, minimum {p.min():.4g}"
         )
-    if isinstance(splits, bool) or not isinstance(splits, int | np.integer):
-        raise TypeError(f"splits must be an integer. Received: splits={splits!r}")
-    if not 1 <= splits <= p.shape[0]:
-        raise ValueError(
-            f"splits must be between 1 and the number of samples ({p.shape[0]}). "
-            f"Received: splits={splits}"
-        )
+    splits = check_int(
+        splits, "splits", 1, p.shape[0], context="(at most one split per sample)"
+    )
     scores = []
     for part in np.array_split(p, splits):
         marginal = part.mean(axis=0, keepdims=True)
@@ -190,24 +187,15 @@ def kernel_inception_distance(
     """
     a = check_features(features_a, "features_a")
     b = check_features(features_b, "features_b", dim=a.shape[1])
-    if isinstance(num_subsets, bool) or not isinstance(num_subsets, int | np.integer):
-        raise TypeError(
-            f"num_subsets must be an integer. Received: num_subsets={num_subsets!r}"
-        )
-    if num_subsets < 1:
-        raise ValueError(
-            f"num_subsets must be at least 1. Received: num_subsets={num_subsets}"
-        )
+    num_subsets = check_int(num_subsets, "num_subsets")
     largest = min(a.shape[0], b.shape[0])
-    if (
-        isinstance(subset_size, bool)
-        or not isinstance(subset_size, int | np.integer)
-        or not 2 <= subset_size <= largest
-    ):
-        raise ValueError(
-            "subset_size must be an integer between 2 and the size of the "
-            f"smaller feature set ({largest}). Received: subset_size={subset_size!r}"
-        )
+    subset_size = check_int(
+        subset_size,
+        "subset_size",
+        2,
+        largest,
+        context="(at most the size of the smaller feature set)",
+    )
     rng = np.random.default_rng(seed)
     estimates = np.empty(num_subsets)
     for i in range(num_subsets):

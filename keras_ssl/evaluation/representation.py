@@ -5,6 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ssl.evaluation._sources import _adapt_to_model, to_float_images
+from keras_ssl.utils.validation import check_int, check_number
 
 # Zhang et al. 2017 (split-brain) and VISSL pool each AlexNet block to about
 # 9,000 dims: conv1 10x10x96 = 9,600, conv2 6x6x256 = 9,216, conv3 and conv4
@@ -81,6 +82,19 @@ def _labeled_batches(data, name, batch_size):
     )
 
 
+def _encoder_inputs(x, encoder=None):
+    """Images (N, H, W, C) as the encoder takes them; other inputs as float32.
+
+    Encoders over feature vectors (or any non-image input) get the data as
+    it is, so the probes evaluate any encoder.
+    """
+    x = np.asarray(x)
+    if x.ndim != 4:
+        return x.astype("float32")
+    x = to_float_images(x, "images")
+    return _adapt_to_model(encoder, x) if isinstance(encoder, keras.Model) else x
+
+
 def _feature_function(encoder, layers):
     """Returns (names, function images -> list of activation arrays)."""
     if encoder is None:
@@ -93,12 +107,10 @@ def _feature_function(encoder, layers):
     if layers is None:
         if isinstance(encoder, keras.Model):
             return ["output"], lambda x: [
-                encoder.predict_on_batch(
-                    _adapt_to_model(encoder, to_float_images(x, "images"))
-                )
+                encoder.predict_on_batch(_encoder_inputs(x, encoder))
             ]
         if callable(encoder):
-            return ["output"], lambda x: [encoder(to_float_images(x, "images"))]
+            return ["output"], lambda x: [encoder(_encoder_inputs(x))]
         raise TypeError(
             "encoder must be a Keras model, a callable or None. Received: "
             f"{type(encoder).__name__}"
@@ -122,9 +134,7 @@ def _feature_function(encoder, layers):
     )
 
     def run(x):
-        outputs = probe.predict_on_batch(
-            _adapt_to_model(encoder, to_float_images(x, "images"))
-        )
+        outputs = probe.predict_on_batch(_encoder_inputs(x, encoder))
         return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
 
     return list(layers), run
@@ -216,11 +226,8 @@ def linear_probe(
     >>> linear_probe(None, (x, y), (x, y), epochs=10, batch_size=32)["output"] > 0.9
     True
     """
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(
-                f"{name} must be a positive integer. Received: {name}={value!r}"
-            )
+    check_int(epochs, "epochs")
+    check_int(batch_size, "batch_size")
     if seed is not None:
         keras.utils.set_random_seed(seed)
     train_features, train_labels = _features_and_labels(
@@ -319,12 +326,8 @@ def knn_accuracy(
     >>> knn_accuracy(None, (x, y), (x, y), k=10) > 0.9
     True
     """
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise ValueError(f"k must be a positive integer. Received: k={k!r}")
-    if not temperature > 0:
-        raise ValueError(
-            f"temperature must be positive. Received: temperature={temperature!r}"
-        )
+    check_int(k, "k")
+    check_number(temperature, "temperature", minimum=0, exclusive_minimum=True)
     # A pooling budget of 0 means global average pooling of spatial maps.
     train_features, train_labels = _features_and_labels(
         encoder, None, train_data, "train_data", batch_size, 0

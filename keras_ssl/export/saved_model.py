@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ssl.export.warmup import write_warmup_requests
+from keras_ssl.utils.validation import check_int
 
 SIGNATURES = ("auto", "generator", "encoder", "classifier")
 
@@ -75,24 +76,8 @@ def export_saved_model(
         raise ValueError(
             f"signature must be one of {SIGNATURES}. Received: signature={signature!r}"
         )
-    if isinstance(version, bool) or not isinstance(version, int | np.integer):
-        raise TypeError(
-            f"version must be a positive integer. Received: version={version!r}"
-        )
-    if version < 1:
-        raise ValueError(
-            f"version must be a positive integer. Received: version={version}"
-        )
-    if isinstance(warmup_batch_size, bool) or not isinstance(warmup_batch_size, int):
-        raise TypeError(
-            "warmup_batch_size must be a non-negative integer. "
-            f"Received: warmup_batch_size={warmup_batch_size!r}"
-        )
-    if warmup_batch_size < 0:
-        raise ValueError(
-            "warmup_batch_size must be a non-negative integer. "
-            f"Received: warmup_batch_size={warmup_batch_size}"
-        )
+    version = check_int(version, "version")
+    warmup_batch_size = check_int(warmup_batch_size, "warmup_batch_size", minimum=0)
     kind, network = resolve_servable(model, signature)
     if kind == "generator":
         function, specs = _generator_endpoint(network)

@@ -1,10 +1,11 @@
-"""TF Serving warm-up requests, written without `tensorflow-serving-api`.
+"""TF Serving warm-up requests.
 
 TF Serving replays `assets.extra/tf_serving_warmup_requests` (a TFRecord file
 of `tensorflow.serving.PredictionLog` protos) when it loads a model, so that
-the first user request does not pay for graph compilation. The few messages
-involved are encoded here field by field so that exporting needs nothing
-beyond TensorFlow itself.
+the first user request does not pay for graph compilation. With the
+optional `tensorflow-serving-api` (`pip install keras-ssl[serving]`) its own
+protos build the records; without it, the few messages involved are encoded
+field by field, so that exporting needs nothing beyond TensorFlow itself.
 """
 
 import os
@@ -63,8 +64,42 @@ def predict_request_bytes(inputs, model_name="model", signature_name="serving_de
     return request
 
 
+def _serving_apis():
+    try:
+        from tensorflow_serving.apis import (
+            model_pb2,
+            predict_pb2,
+            prediction_log_pb2,
+        )
+    except ImportError:
+        return None
+    return model_pb2, predict_pb2, prediction_log_pb2
+
+
 def prediction_log_bytes(inputs, model_name="model", signature_name="serving_default"):
-    """Serialized `tensorflow.serving.PredictionLog` holding one predict request."""
+    """Serialized `tensorflow.serving.PredictionLog` holding one predict request.
+
+    Built with `tensorflow-serving-api` when it is installed, else encoded
+    by hand (`predict_request_bytes`); both give the same message.
+    """
+    apis = _serving_apis()
+    if apis is not None:
+        model_pb2, predict_pb2, prediction_log_pb2 = apis
+        request = predict_pb2.PredictRequest(
+            model_spec=model_pb2.ModelSpec(
+                name=model_name, signature_name=signature_name
+            )
+        )
+        for name in sorted(inputs):
+            request.inputs[name].CopyFrom(tf.make_tensor_proto(inputs[name]))
+        log = prediction_log_pb2.PredictionLog(
+            predict_log=prediction_log_pb2.PredictLog(request=request)
+        )
+        return log.SerializeToString()
+    return _hand_encoded_log(inputs, model_name, signature_name)
+
+
+def _hand_encoded_log(inputs, model_name, signature_name):
     request = predict_request_bytes(inputs, model_name, signature_name)
     predict_log = _length_delimited(_PREDICT_LOG_REQUEST, request)
     return _length_delimited(_PREDICTION_LOG_PREDICT_LOG, predict_log)

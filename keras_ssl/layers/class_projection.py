@@ -2,7 +2,11 @@ import keras
 from keras import ops
 
 from keras_ssl.layers._labels import check_num_classes, labels_to_weights
-from keras_ssl.layers._spectral import spectral_sigma
+from keras_ssl.layers._spectral import (
+    check_singular_vector,
+    is_left,
+    spectral_sigma_any,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -23,6 +27,11 @@ class ClassProjection(keras.layers.Layer):
             singular value (one power-iteration round per training call,
             gradient through sigma), as compare_gan's discriminators do.
         embeddings_initializer: initializer of the (K, D) embedding matrix.
+        singular_vector: "right" ((1, D) power-iteration vector), "left"
+            ((K, 1), compare_gan's default) or "auto" (the shorter one); see
+            `SpectralNormalization`.
+        update_at_inference: iterate and store the vector in inference calls
+            too (compare_gan).
 
     Call arguments:
         features: (B, D) pooled discriminator features.
@@ -44,9 +53,13 @@ class ClassProjection(keras.layers.Layer):
         num_classes,
         use_spectral_norm=False,
         embeddings_initializer="glorot_uniform",
+        singular_vector="right",
+        update_at_inference=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.singular_vector = check_singular_vector(singular_vector, "ClassProjection")
+        self.update_at_inference = bool(update_at_inference)
         check_num_classes(num_classes, "ClassProjection")
         self.num_classes = int(num_classes)
         self.use_spectral_norm = bool(use_spectral_norm)
@@ -64,9 +77,12 @@ class ClassProjection(keras.layers.Layer):
             initializer=self.embeddings_initializer,
         )
         if self.use_spectral_norm:
+            self._left = is_left(
+                self.num_classes, features_shape[-1], self.singular_vector
+            )
             self.u = self.add_weight(
                 name="u",
-                shape=(1, features_shape[-1]),
+                shape=(self.num_classes, 1) if self._left else (1, features_shape[-1]),
                 initializer=keras.initializers.RandomNormal(stddev=1.0),
                 trainable=False,
                 autocast=False,
@@ -78,10 +94,11 @@ class ClassProjection(keras.layers.Layer):
         matrix = self.embeddings
         if not self.use_spectral_norm:
             return matrix
-        sigma, u = spectral_sigma(
-            ops.cast(matrix, "float32"), self.u.value, 1 if training else 0
+        update = training or self.update_at_inference
+        sigma, u = spectral_sigma_any(
+            ops.cast(matrix, "float32"), self.u.value, 1 if update else 0, self._left
         )
-        if training:
+        if update:
             self.u.assign(u)
         return matrix / ops.cast(sigma, matrix.dtype)
 
@@ -104,6 +121,8 @@ class ClassProjection(keras.layers.Layer):
                 "embeddings_initializer": keras.initializers.serialize(
                     self.embeddings_initializer
                 ),
+                "singular_vector": self.singular_vector,
+                "update_at_inference": self.update_at_inference,
             }
         )
         return config

@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from keras_ssl.utils.validation import check_int
+
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
 class MemoryBank(keras.layers.Layer):
@@ -47,10 +49,8 @@ class MemoryBank(keras.layers.Layer):
 
     def __init__(self, size, dim, momentum=0.5, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(size, int) or size < 1:
-            raise ValueError(f"size must be a positive int. Received: size={size!r}")
-        if not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"dim must be a positive int. Received: dim={dim!r}")
+        size = check_int(size, "size", context="MemoryBank")
+        dim = check_int(dim, "dim", context="MemoryBank")
         if not 0.0 <= float(momentum) < 1.0:
             raise ValueError(
                 f"momentum must be in [0, 1). Received: momentum={momentum!r}"

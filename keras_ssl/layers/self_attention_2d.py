@@ -41,6 +41,9 @@ class SelfAttention2D(keras.layers.Layer):
         downsample: 2x2 max-pool keys and values (needs even H and W).
         use_spectral_norm: wrap the four convolutions in
             `SpectralNormalization` (SAGAN and BigGAN do, in G and D).
+        singular_vector, update_at_inference: options of that
+            `SpectralNormalization` (compare_gan: "auto" and True).
+        kernel_initializer: initializer of the four 1x1 kernels.
 
     Example:
 
@@ -57,6 +60,9 @@ class SelfAttention2D(keras.layers.Layer):
         value_channels_reduction=2,
         downsample=False,
         use_spectral_norm=False,
+        singular_vector="right",
+        update_at_inference=False,
+        kernel_initializer="glorot_uniform",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -68,19 +74,28 @@ class SelfAttention2D(keras.layers.Layer):
         )
         self.downsample = bool(downsample)
         self.use_spectral_norm = bool(use_spectral_norm)
+        self.singular_vector = singular_vector
+        self.update_at_inference = bool(update_at_inference)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def _conv(self, filters, name):
         conv = keras.layers.Conv2D(
             filters,
             1,
             use_bias=False,
-            kernel_initializer="glorot_uniform",
+            kernel_initializer=keras.initializers.get(
+                keras.initializers.serialize(self.kernel_initializer)
+            ),
             dtype=self.dtype_policy,
             name=name,
         )
         if self.use_spectral_norm:
             return SpectralNormalization(
-                conv, dtype=self.dtype_policy, name=f"sn_{name}"
+                conv,
+                singular_vector=self.singular_vector,
+                update_at_inference=self.update_at_inference,
+                dtype=self.dtype_policy,
+                name=f"sn_{name}",
             )
         return conv
 
@@ -151,6 +166,11 @@ class SelfAttention2D(keras.layers.Layer):
                 "value_channels_reduction": self.value_channels_reduction,
                 "downsample": self.downsample,
                 "use_spectral_norm": self.use_spectral_norm,
+                "singular_vector": self.singular_vector,
+                "update_at_inference": self.update_at_inference,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
             }
         )
         return config

@@ -1,7 +1,7 @@
-import numbers
-
 import keras
 from keras import ops
+
+from keras_ssl.utils.validation import check_int, check_number
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -46,28 +46,14 @@ class SinkhornNormalization(keras.layers.Layer):
         self, n_iters=20, temperature=1.0, noise_factor=0.0, seed=None, **kwargs
     ):
         super().__init__(**kwargs)
-        if (
-            isinstance(n_iters, bool)
-            or not isinstance(n_iters, numbers.Integral)
-            or n_iters < 1
-        ):
-            raise ValueError(
-                "SinkhornNormalization expects n_iters to be an int >= 1. "
-                f"Received: n_iters={n_iters!r}"
-            )
-        if not isinstance(temperature, numbers.Real) or not temperature > 0:
-            raise ValueError(
-                "SinkhornNormalization expects temperature > 0. "
-                f"Received: temperature={temperature!r}"
-            )
-        if not isinstance(noise_factor, numbers.Real) or not noise_factor >= 0:
-            raise ValueError(
-                "SinkhornNormalization expects noise_factor >= 0. "
-                f"Received: noise_factor={noise_factor!r}"
-            )
-        self.n_iters = int(n_iters)
-        self.temperature = float(temperature)
-        self.noise_factor = float(noise_factor)
+        where = "SinkhornNormalization"
+        self.n_iters = check_int(n_iters, "n_iters", context=where)
+        self.temperature = check_number(
+            temperature, "temperature", minimum=0, exclusive_minimum=True, context=where
+        )
+        self.noise_factor = check_number(
+            noise_factor, "noise_factor", minimum=0, context=where
+        )
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 

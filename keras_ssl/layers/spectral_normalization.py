@@ -1,9 +1,14 @@
 import numbers
 
 import keras
+import numpy as np
 from keras import ops
 
-from keras_ssl.layers._spectral import spectral_sigma
+from keras_ssl.layers._spectral import (
+    check_singular_vector,
+    is_left,
+    spectral_sigma_any,
+)
 
 _CONV = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
 _CONV_TRANSPOSE = (
@@ -30,9 +35,12 @@ class SpectralNormalization(keras.layers.Wrapper):
     `W / sigma` back into the kernel and so passes no gradient through sigma
     (the update is then not the gradient of the normalised network).
 
-    `u` is updated (`power_iterations` rounds, no gradient through `u` or `v`)
-    only when `training=True`; at inference sigma is evaluated from the stored
-    `u`, so outputs do not change from call to call.
+    By default `u` is updated (`power_iterations` rounds, no gradient through
+    `u` or `v`) only when `training=True`; at inference sigma is evaluated
+    from the stored `u`, so outputs do not change from call to call. With
+    `update_at_inference=True` every call iterates and stores `u`, as
+    compare_gan's `spectral_norm` does (its update is a control dependency of
+    the normalised kernel, in training and inference graphs alike).
 
     Reference: Miyato, Kataoka, Koyama & Yoshida, "Spectral Normalization for
     Generative Adversarial Networks", ICLR 2018.
@@ -43,6 +51,13 @@ class SpectralNormalization(keras.layers.Wrapper):
             `Conv3DTranspose` or `Embedding` instance.
         power_iterations: power-iteration rounds per training call (1 in
             SN-GAN and compare_gan).
+        singular_vector: which singular vector `u` persists, for the kernel
+            reshaped to (R, C) = (-1, out): "right" (shape (1, C), SN-GAN and
+            PyTorch), "left" (shape (R, 1), compare_gan's default) or "auto"
+            (the shorter one, "left" on a tie; compare_gan's BigGAN setting).
+            Both give the same sigma estimate up to the iteration's start.
+        update_at_inference: iterate and store `u` in inference calls too
+            (compare_gan's behaviour).
 
     Example:
 
@@ -53,7 +68,14 @@ class SpectralNormalization(keras.layers.Wrapper):
     (2, 16, 16, 8)
     """
 
-    def __init__(self, layer, power_iterations=1, **kwargs):
+    def __init__(
+        self,
+        layer,
+        power_iterations=1,
+        singular_vector="right",
+        update_at_inference=False,
+        **kwargs,
+    ):
         if not isinstance(layer, keras.layers.Layer):
             raise TypeError(
                 "SpectralNormalization expects a Keras layer to wrap. "
@@ -86,14 +108,20 @@ class SpectralNormalization(keras.layers.Wrapper):
             )
         super().__init__(layer, **kwargs)
         self.power_iterations = int(power_iterations)
+        self.singular_vector = check_singular_vector(
+            singular_vector, "SpectralNormalization"
+        )
+        self.update_at_inference = bool(update_at_inference)
         self.supports_masking = getattr(layer, "supports_masking", False)
 
     def build(self, input_shape=None):
         super().build(input_shape)
         kernel = self._kernel()
+        rows = int(np.prod(kernel.shape[:-1]))
+        self._left = is_left(rows, kernel.shape[-1], self.singular_vector)
         self.u = self.add_weight(
             name="u",
-            shape=(1, kernel.shape[-1]),
+            shape=(rows, 1) if self._left else (1, kernel.shape[-1]),
             initializer=keras.initializers.RandomNormal(stddev=1.0),
             trainable=False,
             autocast=False,
@@ -111,15 +139,19 @@ class SpectralNormalization(keras.layers.Wrapper):
     def _normalize(self, training):
         kernel = self._kernel()
         matrix = ops.cast(ops.reshape(kernel, (-1, kernel.shape[-1])), "float32")
-        iterations = self.power_iterations if training else 0
-        sigma, u = spectral_sigma(matrix, self.u.value, iterations)
-        if training:
+        update = training or self.update_at_inference
+        iterations = self.power_iterations if update else 0
+        sigma, u = spectral_sigma_any(matrix, self.u.value, iterations, self._left)
+        if update:
             self.u.assign(ops.cast(u, self.u.dtype))
         return kernel / ops.cast(sigma, kernel.dtype)
 
     def normalized_kernel(self):
         """The kernel `W / sigma(W)` with sigma from the stored `u` (no update)."""
-        return self._normalize(training=False)
+        kernel = self._kernel()
+        matrix = ops.cast(ops.reshape(kernel, (-1, kernel.shape[-1])), "float32")
+        sigma, _ = spectral_sigma_any(matrix, self.u.value, 0, self._left)
+        return kernel / ops.cast(sigma, kernel.dtype)
 
     def call(self, inputs, training=None):
         kernel = self._normalize(bool(training))
@@ -170,5 +202,11 @@ class SpectralNormalization(keras.layers.Wrapper):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"power_iterations": self.power_iterations})
+        config.update(
+            {
+                "power_iterations": self.power_iterations,
+                "singular_vector": self.singular_vector,
+                "update_at_inference": self.update_at_inference,
+            }
+        )
         return config

@@ -33,3 +33,11 @@ __all__ = [
     "wasserstein_generator_loss",
     "nce_loss",
 ]
+
+from keras_ssl.losses.colorization import (  # noqa: E402
+    ab_regression_loss,
+    hue_chroma_kl_loss,
+    rebalanced_cross_entropy,
+)
+
+__all__ += ["ab_regression_loss", "hue_chroma_kl_loss", "rebalanced_cross_entropy"]

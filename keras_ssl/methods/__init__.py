@@ -28,6 +28,10 @@ from keras_ssl.methods.rotation_decoupling import (
 from keras_ssl.methods.rotnet import RotNet, build_rotnet
 from keras_ssl.methods.s3gan import S3GAN, build_s3gan, cluster_labels, mask_labels
 from keras_ssl.methods.ssgan import SSGAN, build_ssgan
+from keras_ssl.methods.transitive_invariance import (
+    TransitiveInvariance,
+    build_transitive_invariance,
+)
 
 __all__ = [
     "GAN",
@@ -43,6 +47,7 @@ __all__ = [
     "RotNet",
     "RotationAuxiliary",
     "RotationDecoupling",
+    "TransitiveInvariance",
     "build_cgan",
     "build_context_prediction",
     "build_deeppermnet",
@@ -56,9 +61,52 @@ __all__ = [
     "build_rotnet",
     "build_s3gan",
     "build_ssgan",
+    "build_transitive_invariance",
     "cluster_labels",
     "get_builder",
     "list_methods",
     "mask_labels",
     "register_method",
+]
+
+from keras_ssl.methods.bigan import BiGAN, build_bigan  # noqa: E402
+from keras_ssl.methods.context_encoder import (  # noqa: E402
+    ContextEncoder,
+    build_context_encoder,
+)
+from keras_ssl.methods.instance_discrimination import (  # noqa: E402
+    InstanceDiscrimination,
+    KNNMonitor,
+    build_instance_discrimination,
+)
+
+__all__ += [
+    "BiGAN",
+    "ContextEncoder",
+    "InstanceDiscrimination",
+    "KNNMonitor",
+    "build_bigan",
+    "build_context_encoder",
+    "build_instance_discrimination",
+]
+
+from keras_ssl.methods.cyclegan import CycleGAN, LinearDecay, build_cyclegan  # noqa: E402
+from keras_ssl.methods.pix2pix import Pix2Pix, build_pix2pix  # noqa: E402
+
+__all__ += ["CycleGAN", "LinearDecay", "Pix2Pix", "build_cyclegan", "build_pix2pix"]
+
+from keras_ssl.methods.colorization import Colorization, build_colorization  # noqa: E402
+from keras_ssl.methods.colorization_proxy import (  # noqa: E402
+    ColorizationProxy,
+    build_colorization_proxy,
+)
+from keras_ssl.methods.split_brain import SplitBrain, build_split_brain  # noqa: E402
+
+__all__ += [
+    "Colorization",
+    "ColorizationProxy",
+    "SplitBrain",
+    "build_colorization",
+    "build_colorization_proxy",
+    "build_split_brain",
 ]

@@ -21,10 +21,75 @@ k-means on self-supervised features (S3GAN's clustering variant).
 """
 
 import keras
+import numpy as np
+from keras import ops
 
-from keras_ssl.architectures.resnet_gan import _check_positive_int
-from keras_ssl.methods.gan import GAN, _gan_options, _resnet_networks
+from keras_ssl.methods.gan import GAN, method_networks, split_options
 from keras_ssl.methods.registry import register_method
+from keras_ssl.utils.validation import check_int
+
+
+def check_num_classes(num_classes, method):
+    if num_classes is None:
+        raise ValueError(
+            f"{method} needs num_classes (the number of classes in the data). "
+            "Received: num_classes=None"
+        )
+    return check_int(num_classes, "num_classes")
+
+
+def check_class_labels(labels, num_classes, method, check_values, allow_unknown):
+    """Raise a clear error when class labels are missing or out of range.
+
+    `labels` must be given; with `check_values` (outside a traced step) they
+    must be integers in `[0, num_classes)`, or `[-1, num_classes)` when
+    `allow_unknown` (-1 marks an image without a label).
+    """
+    if labels is None:
+        raise ValueError(
+            f"{method} needs class labels: the data must yield (images, "
+            "labels) pairs with int labels. Received: images only"
+        )
+    if not check_values:
+        return
+    values = np.asarray(ops.convert_to_numpy(labels)).reshape(-1)
+    if not np.issubdtype(values.dtype, np.integer):
+        raise TypeError(
+            f"{method} needs integer class labels. Received: labels of dtype "
+            f"{values.dtype}"
+        )
+    low = -1 if allow_unknown else 0
+    if values.size and (values.min() < low or values.max() >= num_classes):
+        hint = (
+            " -1 marks an image without a label (a folder without class "
+            "sub-folders gives only -1); use S3GAN for partly labelled data "
+            "or cluster_labels to make labels."
+            if low == 0 and values.min() < 0
+            else ""
+        )
+        raise ValueError(
+            f"{method} needs labels in [{low}, {num_classes}) "
+            f"(num_classes={num_classes}). Received: labels in "
+            f"[{values.min()}, {values.max()}].{hint}"
+        )
+
+
+def generation_labels(n, labels, num_classes, rng):
+    """Class ids for `generate`: `labels` checked, or drawn from `rng`."""
+    if labels is None:
+        labels = rng.integers(0, num_classes, size=n)
+    labels = np.asarray(labels)
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"labels must be {n} integer class ids, shape ({n},). "
+            f"Received: labels of shape {labels.shape} and dtype {labels.dtype}"
+        )
+    if n and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"labels must be in [0, {num_classes}). Received: labels in "
+            f"[{labels.min()}, {labels.max()}]"
+        )
+    return labels.astype("int32")
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -46,8 +111,6 @@ class ConditionalGAN(GAN):
     (2, 32, 32, 1)
     """
 
-    requires_labels = True
-
     def __init__(
         self,
         generator,
@@ -57,7 +120,7 @@ class ConditionalGAN(GAN):
         **kwargs,
     ):
         super().__init__(generator, discriminator, loss=loss, **kwargs)
-        self.num_classes = _check_positive_int(num_classes, "num_classes")
+        self.num_classes = check_num_classes(num_classes, "ConditionalGAN")
         if not (self.conditional_generator and self.conditional_discriminator):
             raise ValueError(
                 "ConditionalGAN needs a generator taking [z, labels] and a "
@@ -67,42 +130,32 @@ class ConditionalGAN(GAN):
                 f"{len(discriminator.inputs)}"
             )
 
+    def check_labels(self, labels, check_values):
+        check_class_labels(
+            labels, self.num_classes, type(self).__name__, check_values, False
+        )
+
+    def generation_labels(self, n, labels, rng):
+        return generation_labels(n, labels, self.num_classes, rng)
+
     def get_config(self):
         config = super().get_config()
         config["num_classes"] = self.num_classes
         return config
 
 
-def check_num_classes(num_classes, method):
-    if num_classes is None:
-        raise ValueError(
-            f"{method} needs num_classes (the number of classes in the data). "
-            "Received: num_classes=None"
-        )
-    return _check_positive_int(num_classes, "num_classes")
-
-
 @register_method("cgan")
 def build_cgan(
-    image_size=32,
-    channels=3,
-    num_classes=None,
-    width=None,
-    g_width=None,
-    d_width=None,
-    z_dim=128,
-    loss="hinge",
-    n_disc=1,
-    gp_weight=None,
-    ema_decay=None,
-    spectral_norm=True,
-    style="resnet5",
-    attention_resolution="default",
-    seed=None,
+    image_size=32, channels=3, num_classes=None, z_dim=128, width=None, **options
 ):
     """A `ConditionalGAN`: conditional-BN ResNet G, projection ResNet D.
 
-    `width` as in `build_gan` (at 32: D = width, G = 2 * width; paper 128).
+    Args:
+        image_size, channels, z_dim, width: as in `build_gan` (at 32: D =
+            width, G = 2 * width; paper 128).
+        num_classes: number of classes in the data (required).
+        **options: `loss` ("hinge", the paper's), `n_disc`, `gp_weight`,
+            `ema_decay`, `seed` and the network options, as in `build_gan`.
 
     Example:
 
@@ -111,22 +164,19 @@ def build_cgan(
     [(None, 32, 32, 3), (None,)]
     """
     num_classes = check_num_classes(num_classes, "build_cgan")
-    conditional = {"num_classes": num_classes}
-    generator, discriminator = _resnet_networks(
+    model_options, network_options = split_options(options)
+    generator, discriminator = method_networks(
         image_size,
         channels,
         z_dim,
-        (width, g_width, d_width),
-        spectral_norm,
-        style,
-        attention_resolution,
-        generator_options={**conditional, "normalization": "conditional"},
-        discriminator_options=conditional,
+        width,
+        {"num_classes": num_classes, **network_options},
+        generator_options={"normalization": "conditional"},
     )
     return ConditionalGAN(
         generator,
         discriminator,
         num_classes=num_classes,
         name="cgan",
-        **_gan_options(loss, n_disc, gp_weight, ema_decay, seed),
+        **{"loss": "hinge", **model_options},
     )

@@ -220,6 +220,11 @@ class Exemplar(PretextTask):
             "pretext_accuracy": self.nearest_view_accuracy(embeddings),
         }
 
+    def pretext_chance(self, batch_size):
+        """(V - 1) / (V B - 1): a random other view is from the same image."""
+        views = self.num_views * batch_size
+        return (self.num_views - 1) / (views - 1)
+
     def get_config(self):
         config = super().get_config()
         config.update(

@@ -24,102 +24,24 @@ divisible by `n_disc` (checked on the first batch before training; a smaller
 final batch of an epoch loses its `batch % n_disc` last images).
 """
 
-import numbers
-
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_ssl.architectures.dcgan import dcgan_discriminator, dcgan_generator
-from keras_ssl.architectures.resnet_gan import resnet_discriminator, resnet_generator
+from keras_ssl.architectures.gan_networks import gan_networks
 from keras_ssl.losses import gan as gan_losses
 from keras_ssl.methods.registry import register_method
+from keras_ssl.training.callbacks.nan_guard import NaNGuard
+from keras_ssl.training.distribute import num_replicas, replica_share
+from keras_ssl.utils.validation import check_int, check_number, check_weight
 
 # compare_gan's CIFAR-10 configuration (REFERENCES: lr 2e-4, Adam(0.5, 0.999)).
 PAPER_ADAM = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
-ARCHITECTURES = ("resnet", "dcgan")
-
-
-def _check_int(value, name, minimum=1):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or (value < minimum)
-    ):
-        raise ValueError(
-            f"{name} must be an int >= {minimum}. Received: {name}={value!r}"
-        )
-    return int(value)
-
-
-def _check_weight(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
-        raise ValueError(
-            f"{name} must be a non-negative number. Received: {name}={value!r}"
-        )
-    return float(value)
-
-
-def _replicas():
-    return tf.distribute.get_strategy().num_replicas_in_sync
-
-
-def _replica_share(draw, batch_size):
-    """This replica's `batch_size` rows of `draw(global batch size)`.
-
-    Every replica holds the same `SeedGenerator` state, so each one drawing
-    its own batch would give all replicas the same noise. Drawing the global
-    batch everywhere and keeping this replica's slice gives exactly the
-    noise one device draws for the whole batch.
-    """
-    replicas = _replicas()
-    if replicas == 1:
-        return draw(batch_size)
-    context = tf.distribute.get_replica_context()
-    replica = 0 if context is None else context.replica_id_in_sync_group
-    start = replica * batch_size
-    return draw(batch_size * replicas)[start : start + batch_size]
 
 
 def _slice_outputs(outputs, start, stop=None):
     return {name: value[start:stop] for name, value in outputs.items()}
-
-
-def _cross_entropy(labels, logits):
-    return keras.losses.sparse_categorical_crossentropy(
-        labels, ops.cast(logits, "float32"), from_logits=True
-    )
-
-
-class NonFiniteLossGuard(keras.callbacks.Callback):
-    """Stops `fit` with a `FloatingPointError` naming the loss that went NaN/inf.
-
-    The GAN models add it to `fit` themselves. The logged values are running
-    means over the epoch, so the first non-finite one is the step where a
-    loss became non-finite.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self._epoch = 0
-        self._steps_per_epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._steps_per_epoch = max(self._steps_per_epoch, batch + 1)
-        for name, value in (logs or {}).items():
-            value = float(np.asarray(value))
-            if not np.isfinite(value):
-                step = self._epoch * self._steps_per_epoch + batch + 1
-                self.model.stop_training = True
-                raise FloatingPointError(
-                    f"{type(self.model).__name__}: {name} became {value} at "
-                    f"training step {step} (epoch {self._epoch + 1}, batch "
-                    f"{batch + 1}). Lower the learning rate or check the data."
-                )
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -169,18 +91,17 @@ class GAN(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         self.gan_loss = gan_losses.check_gan_loss(loss)
-        self.n_disc = _check_int(n_disc, "n_disc")
+        self.n_disc = check_int(n_disc, "n_disc")
         if gp_weight is None:
             gp_weight = 10.0 if loss == "wasserstein" else 0.0
-        self.gp_weight = _check_weight(gp_weight, "gp_weight")
-        if ema_decay is not None and (
-            isinstance(ema_decay, bool)
-            or not isinstance(ema_decay, numbers.Real)
-            or not 0.0 <= ema_decay < 1.0
-        ):
+        self.gp_weight = check_weight(gp_weight, "gp_weight")
+        ema_decay = check_number(
+            ema_decay, "ema_decay", minimum=0, maximum=1, allow_none=True
+        )
+        if ema_decay == 1.0:
             raise ValueError(
-                "ema_decay must be None or in [0, 1). "
-                f"Received: ema_decay={ema_decay!r}"
+                "ema_decay must be a number in [0, 1) or None (1 would never "
+                "update the average). Received: ema_decay=1.0"
             )
         self.ema_decay = ema_decay
         self.seed = seed
@@ -309,41 +230,23 @@ class GAN(keras.Model):
             images, labels = images
         return images, labels
 
-    requires_labels = False
-    allows_unknown_labels = False
+    def check_labels(self, labels, check_values):
+        """Raise a clear error when labels are missing or out of range.
 
-    def _check_labels(self, labels, check_values):
-        """Raise a clear error when labels are missing or out of range."""
-        if not self.requires_labels:
-            return
-        name = type(self).__name__
-        if labels is None:
+        The unconditional GAN ignores labels; the conditional methods
+        (`ConditionalGAN`, `S3GAN`) check them against `num_classes`.
+        `check_values` is False inside the traced train step, where only
+        the presence of labels can be checked.
+        """
+
+    def generation_labels(self, n, labels, rng):
+        """Labels for `generate(n, labels)`: None for an unconditional G."""
+        if labels is not None:
             raise ValueError(
-                f"{name} needs class labels: the data must yield (images, "
-                "labels) pairs with int labels. Received: images only"
+                f"{type(self).__name__}'s generator is unconditional; labels must "
+                f"be None. Received: labels of shape {np.shape(labels)}"
             )
-        if not check_values:
-            return
-        values = np.asarray(ops.convert_to_numpy(labels)).reshape(-1)
-        if not np.issubdtype(values.dtype, np.integer):
-            raise TypeError(
-                f"{name} needs integer class labels. Received: labels of dtype "
-                f"{values.dtype}"
-            )
-        low = -1 if self.allows_unknown_labels else 0
-        if values.size and (values.min() < low or values.max() >= self.num_classes):
-            hint = (
-                " -1 marks an image without a label (a folder without class "
-                "sub-folders gives only -1); use S3GAN for partly labelled data "
-                "or cluster_labels to make labels."
-                if low == 0 and values.min() < 0
-                else ""
-            )
-            raise ValueError(
-                f"{name} needs labels in [{low}, {self.num_classes}) "
-                f"(num_classes={self.num_classes}). Received: labels in "
-                f"[{values.min()}, {values.max()}].{hint}"
-            )
+        return None
 
     def check_batch(self, images, labels=None):
         """Validate one training batch (shapes, batch size, labels).
@@ -366,13 +269,18 @@ class GAN(keras.Model):
                 f"{multiple} ({self._multiple_reason()}). "
                 f"Received: batch_size={batch}"
             )
-        self._check_labels(labels, check_values=True)
+        self.check_labels(labels, check_values=True)
 
     def _multiple_reason(self):
         return f"n_disc={self.n_disc} equal sub-batches"
 
     def fit(self, x=None, y=None, **kwargs):
-        """`keras.Model.fit`; checks the first batch, adds `NonFiniteLossGuard`."""
+        """`keras.Model.fit`; checks the first batch and adds a `NaNGuard`.
+
+        A loss that becomes NaN or Inf stops `fit` with a
+        `NonFiniteLossError` naming the loss and the step (the recipe runner
+        passes its own `NaNGuard`, which knows the checkpoint folder).
+        """
         if self.g_optimizer is None:
             raise RuntimeError(
                 f"{type(self).__name__} must be compiled before fit: call "
@@ -382,8 +290,8 @@ class GAN(keras.Model):
         if first is not None:
             self.check_batch(*first)
         callbacks = list(kwargs.pop("callbacks", None) or [])
-        if not any(isinstance(c, NonFiniteLossGuard) for c in callbacks):
-            callbacks.append(NonFiniteLossGuard())
+        if not any(isinstance(c, NaNGuard) for c in callbacks):
+            callbacks.append(NaNGuard())
         return super().fit(x, y, callbacks=callbacks, **kwargs)
 
     def _first_batch(self, x, y, batch_size):
@@ -404,13 +312,13 @@ class GAN(keras.Model):
         Under a distribution strategy, `batch_size` is this replica's share
         and the values are this replica's slice of the global batch's draw.
         """
-        z = _replica_share(
+        z = replica_share(
             lambda n: keras.random.normal((n, self.z_dim), seed=self.seed_generator),
             batch_size,
         )
         labels = None
         if self.num_classes is not None:
-            labels = _replica_share(
+            labels = replica_share(
                 lambda n: keras.random.randint(
                     (n,), 0, self.num_classes, seed=self.seed_generator, dtype="int32"
                 ),
@@ -540,7 +448,7 @@ class GAN(keras.Model):
     # ------------------------------------------------------------ training
     def _input_gradients(self, real, fake, labels):
         """D's gradients w.r.t. interpolated images (WGAN-GP), differentiable."""
-        alpha = _replica_share(
+        alpha = replica_share(
             lambda n: keras.random.uniform((n,), seed=self.seed_generator),
             ops.shape(real)[0],
         )
@@ -571,7 +479,7 @@ class GAN(keras.Model):
         """
         with tf.GradientTape() as tape:
             loss, terms = compute_loss()
-            scaled = optimizer.scale_loss(loss / _replicas())
+            scaled = optimizer.scale_loss(loss / num_replicas())
         gradients = tape.gradient(scaled, variables)
         optimizer.apply_gradients(zip(gradients, variables))
         return loss, terms
@@ -624,7 +532,7 @@ class GAN(keras.Model):
         images = tf.ensure_shape(
             ops.cast(images, "float32"), (None,) + self.image_shape
         )
-        self._check_labels(labels, check_values=False)
+        self.check_labels(labels, check_values=False)
         labels = self.prepare_labels(images, labels)
         logs = {}
         for real, real_labels in self._split(images, labels):
@@ -675,30 +583,10 @@ class GAN(keras.Model):
             seed: seed of the noise (and labels).
             batch_size: images generated per forward pass.
         """
-        n = _check_int(n, "n", minimum=0)
+        n = check_int(n, "n", minimum=0)
         rng = np.random.default_rng(seed)
         z = rng.standard_normal((n, self.z_dim)).astype("float32")
-        if self.conditional_generator:
-            num_classes = self.num_classes
-            if labels is None:
-                labels = rng.integers(0, num_classes, size=n)
-            labels = np.asarray(labels)
-            if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-                raise ValueError(
-                    f"labels must be {n} integer class ids, shape ({n},). "
-                    f"Received: labels of shape {labels.shape} and dtype {labels.dtype}"
-                )
-            if n and (labels.min() < 0 or labels.max() >= num_classes):
-                raise ValueError(
-                    f"labels must be in [0, {num_classes}). Received: labels in "
-                    f"[{labels.min()}, {labels.max()}]"
-                )
-            labels = labels.astype("int32")
-        elif labels is not None:
-            raise ValueError(
-                f"{type(self).__name__}'s generator is unconditional; labels must "
-                f"be None. Received: labels of shape {np.shape(labels)}"
-            )
+        labels = self.generation_labels(n, labels, rng)
         generator = self.ema_generator or self.generator
         chunks = []
         for start in range(0, n, batch_size):
@@ -714,97 +602,75 @@ class GAN(keras.Model):
         return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype("uint8")
 
 
-def _widths(architecture, image_size, width, g_width, d_width):
-    if architecture == "dcgan":
-        default = 64 if width is None else width
-        return g_width or default, d_width or default
-    if image_size == 32:
-        # compare_gan's CIFAR ratio: G 256 / D 128 at width 128.
-        return g_width or (None if width is None else 2 * width), d_width or width
-    return g_width or width, d_width or width
+GAN_OPTIONS = ("loss", "n_disc", "gp_weight", "ema_decay", "seed")
 
 
-def _resnet_networks(
+def split_options(options):
+    """`(GAN constructor options, network options)` from a builder's kwargs.
+
+    The builders name only their paper's arguments; `loss`, `n_disc`,
+    `gp_weight`, `ema_decay` and `seed` go to the `GAN` model and every
+    other option to `keras_ssl.architectures.gan_networks` (and on to the
+    network builders).
+    """
+    model = {k: v for k, v in options.items() if k in GAN_OPTIONS}
+    networks = {k: v for k, v in options.items() if k not in GAN_OPTIONS}
+    return model, networks
+
+
+def method_networks(
     image_size,
     channels,
     z_dim,
-    widths,
-    spectral_norm,
-    style,
-    attention_resolution,
+    width,
+    options,
     generator_options=None,
     discriminator_options=None,
 ):
-    """compare_gan's ResNet G and D; `widths` = (width, g_width, d_width)."""
-    g_base, d_base = _widths("resnet", image_size, *widths)
-    shared = {"style": style, "attention_resolution": attention_resolution}
-    generator = resnet_generator(
-        image_size, z_dim, g_base, channels, **shared, **(generator_options or {})
-    )
-    discriminator = resnet_discriminator(
-        image_size,
-        d_base,
-        channels,
-        spectral_norm=spectral_norm,
-        **shared,
-        **(discriminator_options or {}),
-    )
-    return generator, discriminator
+    """A method's G and D: its own network options, then the caller's.
 
-
-def _gan_options(loss, n_disc, gp_weight, ema_decay, seed):
-    """The `GAN` constructor arguments every factory passes through."""
-    return {
-        "loss": loss,
-        "n_disc": n_disc,
-        "gp_weight": gp_weight,
-        "ema_decay": ema_decay,
-        "seed": seed,
+    `options` are a builder's network options (after `split_options`);
+    `generator_options` / `discriminator_options` are what the method needs
+    of each network (e.g. SS-GAN's rotation head), which the caller's
+    options of the same names extend or override.
+    """
+    options = dict(options)
+    generator_options = {
+        **(generator_options or {}),
+        **(options.pop("generator_options", None) or {}),
     }
-
-
-def check_architecture(architecture):
-    if architecture not in ARCHITECTURES:
-        raise ValueError(
-            f"architecture must be one of {ARCHITECTURES}. "
-            f"Received: architecture={architecture!r}"
-        )
-    return architecture
+    discriminator_options = {
+        **(discriminator_options or {}),
+        **(options.pop("discriminator_options", None) or {}),
+    }
+    return gan_networks(
+        image_size,
+        channels,
+        z_dim,
+        width,
+        generator_options=generator_options,
+        discriminator_options=discriminator_options,
+        **options,
+    )
 
 
 @register_method("gan")
-def build_gan(
-    image_size=32,
-    channels=3,
-    architecture="resnet",
-    width=None,
-    g_width=None,
-    d_width=None,
-    z_dim=128,
-    loss="non_saturating",
-    n_disc=1,
-    gp_weight=None,
-    ema_decay=None,
-    spectral_norm=True,
-    style="resnet5",
-    attention_resolution="default",
-    seed=None,
-):
+def build_gan(image_size=32, channels=3, z_dim=128, width=None, **options):
     """An unconditional `GAN` with compare_gan's ResNet (or a DCGAN) networks.
+
+    Like every builder, it returns an uncompiled model; `compile()` without
+    arguments uses the paper's optimizers.
 
     Args:
         image_size: 32, 48, 64 or 128 (ResNet); 16, 32, 64 or 128 (DCGAN).
         channels: image channels (3 RGB, 1 grey).
-        architecture: "resnet" (SN-GAN / compare_gan) or "dcgan".
-        width: network width. ResNet at 32: D = width, G = 2 * width (paper:
-            width 128, i.e. G 256 / D 128); ResNet at 48-128: the unit of the
-            channel multipliers of both; DCGAN: the base width of both.
-            `g_width` / `d_width` set one of them directly.
         z_dim: latent size.
-        loss, n_disc, gp_weight, ema_decay, seed: see `GAN`.
-        spectral_norm: spectral norm in D.
-        style: "resnet5" or "biggan" channel plan at 48-128.
-        attention_resolution: see `resnet_generator`.
+        width: network width (see `keras_ssl.architectures.gan_widths`; at
+            32: D = width, G = 2 * width, paper 128).
+        **options: `loss`, `n_disc`, `gp_weight`, `ema_decay`, `seed` (see
+            `GAN`), and the options of `gan_networks` and of the network
+            builders: `architecture` ("resnet" or "dcgan"), `g_width`,
+            `d_width`, `spectral_norm`, `style`, `attention_resolution`, ...
 
     Example:
 
@@ -813,26 +679,8 @@ def build_gan(
     >>> gan.generate(3, seed=1).shape
     (3, 32, 32, 1)
     """
-    check_architecture(architecture)
-    if architecture == "dcgan":
-        g_base, d_base = _widths(architecture, image_size, width, g_width, d_width)
-        generator = dcgan_generator(image_size, z_dim, g_base, channels)
-        discriminator = dcgan_discriminator(
-            image_size, d_base, channels, spectral_norm=spectral_norm
-        )
-    else:
-        generator, discriminator = _resnet_networks(
-            image_size,
-            channels,
-            z_dim,
-            (width, g_width, d_width),
-            spectral_norm,
-            style,
-            attention_resolution,
-        )
-    return GAN(
-        generator,
-        discriminator,
-        name="gan",
-        **_gan_options(loss, n_disc, gp_weight, ema_decay, seed),
+    model_options, network_options = split_options(options)
+    generator, discriminator = gan_networks(
+        image_size, channels, z_dim, width, **network_options
     )
+    return GAN(generator, discriminator, name="gan", **model_options)

@@ -9,8 +9,10 @@ encoder object, so its head and loss are that method's own code:
     L = sum_t w_t L_t(encoder, head_t)
 
 Tasks by name: "rotation" (`RotNet`), "exemplar" (`Exemplar`), "jigsaw"
-(`Jigsaw`), "deeppermnet" (`DeepPermNet`) and "context_prediction"
-(`ContextPrediction`) where those methods are available. Every task is a
+(`Jigsaw`), "deeppermnet" (`DeepPermNet`), "context_prediction"
+(`ContextPrediction`) and "colorization" (`Colorization`, Zhang et al.'s
+rebalanced ab-bin classification from the greyscale image, one of the
+paper's four tasks) where those methods are available. Every task is a
 `PretextTask` and contributes `(loss, accuracy)` for a batch of images
 through its `pretext_step(images, training)`; `MultiTask` is a `PretextTask`
 too, whose `pretext_logs` holds the weighted sum, the mean accuracy and each
@@ -20,9 +22,11 @@ with `input_shape=(None, None, C)`) and `image_size` must be given.
 
 Defaults vs the paper: the paper trains a ResNet-101 trunk on ImageNet with
 four tasks asynchronously on many GPUs, "harmonises" inputs (grey images for
-every task) and learns a sparse (lasso) combination of trunk layers per task.
+every task; here only the colorization task sees grey images, through the
+same encoder) and learns a sparse (lasso) combination of trunk layers per task.
 Here every task sees every batch, synchronously, with fixed loss weights
-(all 1 by default), and all heads read the encoder's pooled output.
+(all 1 by default), and the heads read the encoder's pooled output
+(colorization's 1x1 conv reads its feature map).
 """
 
 import importlib
@@ -42,6 +46,7 @@ TASKS = {
     "jigsaw": ("keras_ssl.methods.jigsaw", "Jigsaw"),
     "context_prediction": ("keras_ssl.methods.context_prediction", "ContextPrediction"),
     "deeppermnet": ("keras_ssl.methods.deeppermnet", "DeepPermNet"),
+    "colorization": ("keras_ssl.methods.colorization", "Colorization"),
 }
 
 # Tasks that feed tiles or patches, smaller than the image, to the encoder.

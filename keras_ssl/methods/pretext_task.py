@@ -10,6 +10,7 @@ holds no paper's logic: each method module states its own objective.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -44,7 +45,14 @@ class PretextTask(keras.Model):
       mean cross-entropy and accuracy of integer pretext labels, for tasks
       that are classifications (others override them);
     - `get_config` / `from_config` for the `encoder` argument (subclasses
-      add their own arguments to `get_config`).
+      add their own arguments to `get_config`);
+    - what a benchmark needs to run any task without knowing it:
+      `pretext_chance(batch_size)`, the chance level of `pretext_accuracy`
+      (None where it has none, the default), and
+      `training_data(images, labels, batch_size, seed)` -> `(dataset,
+      callbacks)`, the `fit` input a task trains on from arrays (shuffled
+      `(images, labels)` batches by default; tasks that need example
+      indices or a neighbour graph override it).
 
     Fit batches may be images, `(images, labels, ...)` whose labels are
     ignored, or `{"images": images}`.
@@ -149,6 +157,21 @@ class PretextTask(keras.Model):
             f"returning a dict with the keys {self.metric_names}."
         )
 
+    def pretext_chance(self, batch_size):
+        """Chance level of `pretext_accuracy` for `batch_size` images (None: none)."""
+        return None
+
+    def training_data(self, images, labels=None, batch_size=64, seed=0):
+        """`(dataset, callbacks)` that `fit` trains this task on, from arrays.
+
+        Args:
+            images: array (N, H, W, C) in [-1, 1].
+            labels: optional int array (N,) (ignored by pretext tasks).
+            batch_size: images per batch (the last partial batch is dropped).
+            seed: shuffling seed.
+        """
+        return _array_batches(images, labels, batch_size, seed), []
+
     def pretext_step(self, images, training=False):
         """`(loss, accuracy)` of a batch of images, as `MultiTask` combines them."""
         logs = self.pretext_logs(images, training=training)
@@ -204,6 +227,18 @@ class PretextTask(keras.Model):
         config = dict(config)
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
         return cls(**config)
+
+
+def _array_batches(images, labels, batch_size, seed):
+    images = np.asarray(images, "float32")
+    if labels is None:
+        labels = np.zeros(len(images), "int32")
+    return (
+        tf.data.Dataset.from_tensor_slices((images, np.asarray(labels)))
+        .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size, drop_remainder=True)
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def image_size_pair(image_size):

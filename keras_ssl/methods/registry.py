@@ -6,6 +6,13 @@ Each method module registers its `build_<method>` factory:
     def build_ssgan(image_size=32, channels=3, ...): ...
 
 and `build_method("ssgan", image_size=32)` calls it.
+
+Builders follow one policy: they return an uncompiled model, and
+`model.compile()` without arguments gives the method's (the paper's)
+optimizers, so that recipes, the runner and `strategy.scope()` decide when
+optimizers are created. A builder names its paper's arguments and passes
+the rest on (the GAN builders forward every network option to
+`keras_ssl.architectures.gan_networks`).
 """
 
 import difflib

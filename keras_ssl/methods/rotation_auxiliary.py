@@ -8,15 +8,27 @@ A supervised classifier shares its encoder with a 4-way rotation head:
     L = CE(classifier(x), y) + lambda * 1/4 sum_r CE(rotation_head(rot_r x), r)
 
 with lambda = 0.5 by default (the paper's value in its robustness
-experiments; the authors' OOD code goes up to 3.0). Out-of-distribution
-score of an image (higher = more anomalous), as in the paper's multi-class
-OOD detector:
+experiments; the authors' OOD code goes up to 3.0).
 
-    score(x) = KL(U || softmax(classifier(x))) + 1/4 sum_r CE(rotation_head(rot_r x), r)
+Out-of-distribution scores (`ood_score(images, score=...)`, higher = more
+anomalous), as in the authors' code (hendrycks/ss-ood):
 
-The KL term is the classifier's confidence proxy (-log K minus the mean
-log-probability); the second term is the rotation loss averaged over the four
-rotations, large where the network cannot tell which way is up.
+- `"multiclass"` (default; `multiclass_ood/test_auxiliary_ood.py`):
+
+      score(x) = -KL(U || softmax(classifier(x)))
+                 + 1/4 sum_r CE(rotation_head(rot_r x), r)
+
+  A confident class prediction is far from uniform, so its -KL is low
+  (in-distribution); a rotation the network cannot tell is a high loss
+  (anomalous). The authors take logs in base 2; the natural log used here
+  scales the score by 1/ln 2, which leaves every ranking and AUROC unchanged.
+- `"kl"`: the -KL(U || p) term alone (the classifier-confidence baseline).
+- `"one_class"` (`test.py`, the one-class detector, rotations only):
+
+      score(x) = -sum_r softmax(rotation_head(rot_r x))_r
+
+  minus the summed probability the rotation head gives to the correct
+  rotation of each copy; it needs no class head.
 """
 
 import math
@@ -28,6 +40,9 @@ from keras import ops
 from keras_ssl.architectures.encoders import build_encoder, vector_pooling
 from keras_ssl.methods.registry import register_method
 from keras_ssl.ops.rotation import rotation_batch
+from keras_ssl.utils.validation import check_choice
+
+OOD_SCORES = ("multiclass", "kl", "one_class")
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -44,7 +59,7 @@ class RotationAuxiliary(keras.Model):
         rotation_weight: lambda, the weight of the rotation loss; 0 trains a
             plain classifier on upright images only (the baseline; the
             rotation head then stays untrained and
-            `ood_score(..., use_rotation=False)` is the fair score).
+            `ood_score(..., score="kl")` is the fair score).
 
     Example:
 
@@ -153,23 +168,37 @@ class RotationAuxiliary(keras.Model):
             labels, class_logits
         ) + self.rotation_weight * self.pretext_loss(rotation_labels, rotation_logits)
 
-    def ood_score(self, images, use_rotation=True):
+    def ood_score(self, images, score="multiclass"):
         """Anomaly score (B,) of images in [-1, 1]; higher = more out-of-distribution.
 
-        KL(uniform || p(y|x)) plus, with `use_rotation`, the rotation loss
-        averaged over the four rotations.
+        Args:
+            images: (B, H, W, C) images in [-1, 1].
+            score: `"multiclass"` (-KL(U || p) plus the rotation loss averaged
+                over the four rotations, the authors' multi-class detector),
+                `"kl"` (-KL(U || p) only) or `"one_class"` (minus the summed
+                softmax probability of the correct rotation); see the module
+                docstring.
         """
+        check_choice(score, "score", OOD_SCORES, context="RotationAuxiliary.ood_score")
+        images = self._with_static_shape(images)
         class_logits, rotation_logits, rotation_labels = self._forward_rotations(
             images, training=False
         )
-        log_probs = ops.log_softmax(class_logits, axis=-1)
-        score = -math.log(self.num_classes) - ops.mean(log_probs, axis=-1)
-        if use_rotation:
-            per_rotation = keras.losses.sparse_categorical_crossentropy(
-                rotation_labels, rotation_logits, from_logits=True
+        if score == "one_class":
+            probabilities = ops.softmax(rotation_logits, axis=-1)
+            correct = ops.take_along_axis(
+                probabilities, ops.expand_dims(rotation_labels, -1), axis=-1
             )
-            score = score + ops.mean(ops.reshape(per_rotation, (4, -1)), axis=0)
-        return score
+            return -ops.sum(ops.reshape(correct, (4, -1)), axis=0)
+        # KL(U || p) = -log K - mean_k log p_k >= 0, zero for a uniform p.
+        log_probs = ops.log_softmax(class_logits, axis=-1)
+        kl = -math.log(self.num_classes) - ops.mean(log_probs, axis=-1)
+        if score == "kl":
+            return -kl
+        per_rotation = keras.losses.sparse_categorical_crossentropy(
+            rotation_labels, rotation_logits, from_logits=True
+        )
+        return -kl + ops.mean(ops.reshape(per_rotation, (4, -1)), axis=0)
 
     def _unpack(self, data):
         if not isinstance(data, (tuple, list)) or len(data) < 2:

@@ -5,21 +5,39 @@ Rotation Feature Decoupling", CVPR 2019.
 
 Every image x_i is seen in its four rotations rot_r x_i. The pooled encoder
 feature is split into a rotation-related part f_rot and a rotation-irrelevant
-part f_inv (the first and second halves by default); z_r =
-normalize(dense_128(f_inv(rot_r x_i))) and zbar_i = normalize(mean_r z_r).
+part f_inv (the first and second halves by default). As in the authors' code
+(philiptheother/FeatureDecoupling, `DecouplingModel.py`), with
+`objective="authors"` (the default):
 
     L = w_cls L_cls + w_mse L_mse + w_nce L_nce        (weights 1 / 1 / 1)
-    L_cls = mean_i w_i 1/4 sum_r CE(rotation_head(f_rot(rot_r x_i)), r)
-    L_mse = mean_i 1/4 sum_r ||z_r - mean_r z_r||^2
-    L_nce = NCE of zbar_i against memory-bank row i and 4096 bank negatives
-            (t = 0.07, bank momentum 0.5, 128-d; `keras_ssl.losses.nce_loss`)
+    L_cls = 1/(4B) sum_i sum_r c_{i,r} CE(rotation_head(f_rot(rot_r x_i)), r)
+    L_mse = mean over i, r and the D_inv dimensions of
+            (f_inv(rot_r x_i) - sg(fbar_i))^2,  fbar_i = 1/4 sum_r f_inv(rot_r x_i)
+    L_nce = NCE of normalize(projection_128(fbar_i)) against memory-bank row
+            i and 4096 bank negatives (t = 0.07, bank momentum 0.5;
+            `keras_ssl.losses.nce_loss`)
 
-w_i says how rotation-distinguishable image i is: the paper estimates it
-from a pretrained RotNet with positive-unlabeled learning. Here it is the
-probability a pretrained rotation classifier gives to the correct rotation,
-averaged over the four rotations and normalised to mean 1 over the data
-(`estimate_image_weights`); pass the result as `image_weights`. Without
-weights every image has weight 1 (plain RotNet loss on f_rot).
+The MSE acts on the raw rotation-irrelevant feature and its target, the mean
+over the four copies, is held constant (`sg`, computed without gradient as
+in the authors' code); the NCE embeds the mean feature (one projection of
+the mean, not the mean of projections).
+
+Per-copy weights c_{i,r} (positive-unlabeled weighting): 1 for the upright
+copy (r = 0) and 1 - p_{i,r}^gamma (gamma = 2) for the rotated ones, where
+p_{i,r} is the probability that rotated copy r of image i looks like an
+upright image. The authors estimate p with a positive-unlabeled classifier
+and switch the weights on only late in training (from epoch 210 of 245;
+before that every copy has weight 1); here `estimate_copy_weights` uses a
+pretrained rotation classifier's probability of "upright" for each copy as
+p, `copy_weights` holds the (num_examples, 4) weights and
+`weighting_start_step` is the optimizer step from which they apply (the
+authors' schedule is 210/245 = 6/7 of the training steps). Without weights
+every copy has weight 1 (the plain RotNet loss on f_rot).
+
+`objective="normalized"` keeps this module's earlier variant: the
+projection z_r = normalize(projection(f_inv(rot_r x_i))) of every copy,
+L_mse = mean_i 1/4 sum_r ||z_r - mean_r z_r||^2 and NCE on
+normalize(mean_r z_r).
 
 Dataset format: the memory bank needs each example's index in the dataset.
 Batches are `(images, indices)` or `(images, labels, indices)`: the last
@@ -51,6 +69,9 @@ from keras_ssl.layers.memory_bank import MemoryBank
 from keras_ssl.losses.nce import NCE_KINDS, nce_loss
 from keras_ssl.methods.registry import register_method
 from keras_ssl.ops.rotation import rotate90, rotation_batch
+from keras_ssl.utils.validation import check_choice, check_int, check_number
+
+OBJECTIVES = ("authors", "normalized")
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -74,9 +95,16 @@ class RotationDecoupling(keras.Model):
         loss_weights: dict with keys "cls", "mse", "nce" (1, 1, 1).
         nce_kind: "nce" (the paper's binary NCE) or "softmax"; see
             `keras_ssl.losses.nce_loss`.
-        image_weights: optional array (num_examples,) of per-image rotation
-            weights, e.g. from `estimate_image_weights`; ones if None. Stored
-            in the model's weights.
+        objective: `"authors"` (MSE on the raw rotation-irrelevant feature,
+            NCE on the projection of its mean) or `"normalized"` (both on
+            normalised projections); see the module docstring.
+        copy_weights: optional array (num_examples, 4) of per-copy rotation
+            weights (column r for the copy rotated by r * 90 degrees), e.g.
+            from `estimate_copy_weights`; ones if None. Stored in the model's
+            weights.
+        weighting_start_step: optimizer step from which `copy_weights`
+            apply; before it every copy has weight 1 (the authors: 6/7 of
+            training).
         seed: seed of the memory bank and of negative sampling.
 
     Example:
@@ -103,11 +131,17 @@ class RotationDecoupling(keras.Model):
         momentum=0.5,
         loss_weights=None,
         nce_kind="nce",
-        image_weights=None,
+        objective="authors",
+        copy_weights=None,
+        weighting_start_step=0,
         seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        check_choice(objective, "objective", OBJECTIVES, context="RotationDecoupling")
+        check_int(weighting_start_step, "weighting_start_step", minimum=0)
+        self.objective = objective
+        self.weighting_start_step = int(weighting_start_step)
         if not isinstance(num_examples, int) or num_examples < 2:
             raise ValueError(
                 "num_examples must be an int >= 2 (the training-set size). "
@@ -165,20 +199,20 @@ class RotationDecoupling(keras.Model):
             seed=seed,
             name="memory_bank",
         )
-        self.image_weights = self.add_weight(
-            name="image_weights",
-            shape=(num_examples,),
+        self.copy_weights = self.add_weight(
+            name="copy_weights",
+            shape=(num_examples, 4),
             initializer="ones",
             trainable=False,
         )
-        if image_weights is not None:
-            image_weights = np.asarray(image_weights, "float32")
-            if image_weights.shape != (num_examples,):
+        if copy_weights is not None:
+            copy_weights = np.asarray(copy_weights, "float32")
+            if copy_weights.shape != (num_examples, 4):
                 raise ValueError(
-                    f"image_weights must have shape ({num_examples},). "
-                    f"Received: image_weights.shape={image_weights.shape}"
+                    f"copy_weights must have shape ({num_examples}, 4). "
+                    f"Received: copy_weights.shape={copy_weights.shape}"
                 )
-            self.image_weights.assign(image_weights)
+            self.copy_weights.assign(copy_weights)
         self.trackers = {
             name: keras.metrics.Mean(name=name)
             for name in (
@@ -213,27 +247,73 @@ class RotationDecoupling(keras.Model):
         )
 
     def _heads(self, images, training):
+        """Rotation logits and the raw rotation-irrelevant feature f_inv."""
         features = self.features(images, training=training)
         split = self._split()
         rotation_logits = self.rotation_head(features[:, :split])
-        embedding = _l2_normalize(self.projection(features[:, split:]))
-        return rotation_logits, embedding
+        return rotation_logits, features[:, split:]
+
+    def embed(self, invariant):
+        """normalize(projection(f_inv)), the (B, embedding_dim) NCE embedding."""
+        return _l2_normalize(self.projection(invariant))
 
     def call(self, images, training=False):
         if isinstance(images, (tuple, list)):
             images = images[0]
-        return self._heads(images, training)
+        rotation_logits, invariant = self._heads(images, training)
+        return rotation_logits, self.embed(invariant)
+
+    def pretext_chance(self, batch_size):
+        """1/4: four rotations."""
+        return 0.25
+
+    def training_data(self, images, labels=None, batch_size=64, seed=0):
+        """`(indexed_dataset(images, labels, ...), [])`: batches with indices."""
+        data = indexed_dataset(
+            images, labels, batch_size=batch_size, seed=seed, drop_remainder=True
+        )
+        return data, []
 
     def pretext_loss(self, rotation_labels, rotation_logits, weights):
-        """Image-weighted 4-way rotation cross-entropy; `weights` is (B,)."""
+        """Per-copy weighted rotation cross-entropy, sum(c * CE) / (4B).
+
+        `weights` is (4B,), rotation-major as the copies of `rotation_batch`.
+        """
         per_example = keras.losses.sparse_categorical_crossentropy(
             rotation_labels, rotation_logits, from_logits=True
         )
-        per_image = ops.mean(ops.reshape(per_example, (4, -1)), axis=0)
-        return ops.mean(per_image * weights)
+        return ops.mean(per_example * weights)
+
+    def raw_mse_loss(self, invariant):
+        """The authors' MSE: f_inv of each copy against their held mean.
+
+        `invariant` is rotation-major (4B, D_inv). Returns the loss and the
+        mean feature fbar (B, D_inv) (with gradient, for the NCE).
+        """
+        per_rotation = ops.reshape(invariant, (4, -1, ops.shape(invariant)[-1]))
+        mean = ops.mean(per_rotation, axis=0)
+        target = ops.stop_gradient(mean)[None]
+        return ops.mean(ops.square(per_rotation - target)), mean
+
+    def active_copy_weights(self, indices):
+        """(4B,) rotation-major weights of the copies of images `indices`."""
+        weights = ops.reshape(
+            ops.transpose(ops.take(self.copy_weights, indices, axis=0)), (-1,)
+        )
+        if self.weighting_start_step > 0:
+            step = (
+                self.optimizer.iterations
+                if getattr(self, "optimizer", None) is not None
+                else 0
+            )
+            active = ops.cast(
+                ops.greater_equal(step, self.weighting_start_step), weights.dtype
+            )
+            weights = active * weights + (1.0 - active)
+        return weights
 
     def mse_loss(self, embeddings):
-        """Spread of the four rotated copies' embeddings around their mean.
+        """`objective="normalized"`: spread of the copies' embeddings.
 
         `embeddings` is rotation-major (4B, D), as from `rotation_batch`.
         """
@@ -294,14 +374,19 @@ class RotationDecoupling(keras.Model):
 
     def _compute_losses(self, images, indices, training):
         rotated, rotation_labels = rotation_batch(images)
-        rotation_logits, embeddings = self._heads(rotated, training)
-        weights = ops.take(self.image_weights, indices)
-        instance = self.mean_embedding(embeddings)
+        rotation_logits, invariant = self._heads(rotated, training)
+        if self.objective == "authors":
+            mse, mean_feature = self.raw_mse_loss(invariant)
+            instance = self.embed(mean_feature)
+        else:
+            embeddings = self.embed(invariant)
+            mse = self.mse_loss(embeddings)
+            instance = self.mean_embedding(embeddings)
         losses = {
             "pretext_loss": self.pretext_loss(
-                rotation_labels, rotation_logits, weights
+                rotation_labels, rotation_logits, self.active_copy_weights(indices)
             ),
-            "mse_loss": self.mse_loss(embeddings),
+            "mse_loss": mse,
             "nce_loss": self.nce_loss(instance, indices),
         }
         w = self.loss_weights
@@ -365,8 +450,10 @@ class RotationDecoupling(keras.Model):
                 "momentum": self.momentum,
                 "loss_weights": dict(self.loss_weights),
                 "nce_kind": self.nce_kind,
+                "objective": self.objective,
                 # The weights themselves are saved with the model's variables.
-                "image_weights": None,
+                "copy_weights": None,
+                "weighting_start_step": self.weighting_start_step,
                 "seed": self.seed,
             }
         )
@@ -383,23 +470,26 @@ def _l2_normalize(x):
     return x / ops.sqrt(ops.maximum(ops.sum(x * x, axis=-1, keepdims=True), 1e-12))
 
 
-def estimate_image_weights(rotation_logits_fn, images, batch_size=256):
-    """Per-image rotation weights from a pretrained rotation classifier.
+def estimate_copy_weights(rotation_logits_fn, images, gamma=2.0, batch_size=256):
+    """Per-copy weights (N, 4): 1 for upright copies, 1 - p^gamma otherwise.
 
-    Weight of an image = probability the classifier gives to the correct
-    rotation, averaged over the four rotations, normalised to mean 1. A
-    simplification of the paper's positive-unlabeled estimate: images whose
-    rotation is ambiguous (round objects, textures) get small weights.
+    p_{i,r} is the probability that copy r of image i (rotated by r * 90
+    degrees) is an upright image, here the probability a pretrained rotation
+    classifier gives to "0 degrees" for it: a stand-in for the authors'
+    positive-unlabeled classifier (upright images positive, rotated copies
+    unlabeled). A rotated copy that looks upright (round objects, textures)
+    gets a small weight, since its rotation label is not learnable.
 
     Args:
         rotation_logits_fn: a trained `RotNet` (its `rotation_logits` is
             used), or any callable from images (B, H, W, C) in [-1, 1] to
             rotation logits (B, 4).
         images: array (N, H, W, C) in [-1, 1], in dataset-index order.
+        gamma: the exponent (2 in the authors' configuration).
         batch_size: images per call.
 
     Returns:
-        float32 array (N,) with mean 1.
+        float32 array (N, 4); column 0 is all ones.
     """
     if hasattr(rotation_logits_fn, "rotation_logits"):
         rotation_logits_fn = rotation_logits_fn.rotation_logits
@@ -408,23 +498,21 @@ def estimate_image_weights(rotation_logits_fn, images, batch_size=256):
             "rotation_logits_fn must be a RotNet or a callable returning (B, 4) "
             f"logits. Received: {type(rotation_logits_fn).__name__}"
         )
+    check_number(gamma, "gamma", minimum=0.0, context="estimate_copy_weights")
     images = np.asarray(images, "float32")
     if images.ndim != 4:
         raise ValueError(
             f"images must be (N, H, W, C). Received: images.shape={images.shape}"
         )
-    scores = []
+    weights = np.ones((len(images), 4), "float32")
     for start in range(0, len(images), batch_size):
         chunk = images[start : start + batch_size]
-        probability = np.zeros(len(chunk), "float64")
-        for k in range(4):
-            logits = np.asarray(rotation_logits_fn(rotate90(chunk, k)))
+        for k in range(1, 4):
+            logits = np.asarray(rotation_logits_fn(rotate90(chunk, k)), "float64")
             shifted = logits - logits.max(axis=-1, keepdims=True)
-            softmax = np.exp(shifted) / np.exp(shifted).sum(-1, keepdims=True)
-            probability += softmax[:, k] / 4
-        scores.append(probability)
-    scores = np.concatenate(scores)
-    return (scores / max(scores.mean(), 1e-12)).astype("float32")
+            upright = np.exp(shifted[:, 0]) / np.exp(shifted).sum(-1)
+            weights[start : start + len(chunk), k] = 1.0 - upright**gamma
+    return weights
 
 
 def indexed_dataset(
@@ -488,7 +576,9 @@ def build_rotation_decoupling(
     embedding_dim=128,
     num_negatives=4096,
     temperature=0.07,
-    image_weights=None,
+    copy_weights=None,
+    weighting_start_step=0,
+    objective="authors",
     seed=None,
 ):
     """RotationDecoupling with the NIN encoder (or `encoder`), Adam 1e-3.
@@ -501,8 +591,8 @@ def build_rotation_decoupling(
             a `keras.Model`; see `keras_ssl.architectures.build_encoder`.
         encoder_config: keyword arguments of the named encoder's builder,
             e.g. `{"width": 64, "num_blocks": 4}` for NIN.
-        embedding_dim, num_negatives, temperature, image_weights, seed: see
-            `RotationDecoupling`.
+        embedding_dim, num_negatives, temperature, copy_weights,
+            weighting_start_step, objective, seed: see `RotationDecoupling`.
     """
     encoder = build_encoder(encoder, (image_size, image_size, channels), encoder_config)
     model = RotationDecoupling(
@@ -511,7 +601,9 @@ def build_rotation_decoupling(
         embedding_dim=embedding_dim,
         num_negatives=num_negatives,
         temperature=temperature,
-        image_weights=image_weights,
+        copy_weights=copy_weights,
+        weighting_start_step=weighting_start_step,
+        objective=objective,
         seed=seed,
     )
     model.compile(optimizer=keras.optimizers.Adam(1e-3))

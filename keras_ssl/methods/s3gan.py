@@ -30,36 +30,31 @@ a self-supervised encoder (e.g. a RotNet's); the cluster ids are the labels of
 a `ConditionalGAN` with `num_classes=num_clusters`.
 """
 
-import numbers
-
 import keras
 import numpy as np
 from keras import ops
 
-from keras_ssl.methods.cgan import check_num_classes
-from keras_ssl.methods.gan import (
-    _check_weight,
-    _cross_entropy,
-    _gan_options,
-    _resnet_networks,
+from keras_ssl.methods.cgan import (
+    check_class_labels,
+    check_num_classes,
+    generation_labels,
 )
+from keras_ssl.methods.gan import method_networks, split_options
 from keras_ssl.methods.registry import register_method
-from keras_ssl.methods.ssgan import SSGAN
+from keras_ssl.methods.ssgan import SSGAN, correct, cross_entropy
+from keras_ssl.utils.validation import check_int, check_number, check_weight
 
 _HASH_BITS = 20
 
 
 def check_labeled_fraction(labeled_fraction):
-    if (
-        isinstance(labeled_fraction, bool)
-        or not isinstance(labeled_fraction, numbers.Real)
-        or not 0.0 < labeled_fraction <= 1.0
-    ):
-        raise ValueError(
-            "labeled_fraction must be a number in (0, 1]. "
-            f"Received: labeled_fraction={labeled_fraction!r}"
-        )
-    return float(labeled_fraction)
+    return check_number(
+        labeled_fraction,
+        "labeled_fraction",
+        minimum=0,
+        maximum=1,
+        exclusive_minimum=True,
+    )
 
 
 def mask_labels(labels, labeled_fraction, seed=0):
@@ -122,14 +117,7 @@ def cluster_labels(encoder, data, num_clusters, seed=0, batch_size=256):
             "encoder must be a keras.Model from images to features. "
             f"Received: encoder={encoder!r}"
         )
-    if (
-        isinstance(num_clusters, bool)
-        or not isinstance(num_clusters, numbers.Integral)
-        or (num_clusters < 2)
-    ):
-        raise ValueError(
-            f"num_clusters must be an int >= 2. Received: num_clusters={num_clusters!r}"
-        )
+    num_clusters = check_int(num_clusters, "num_clusters", minimum=2)
     features = []
     if isinstance(data, np.ndarray):
         batches = (data[i : i + batch_size] for i in range(0, len(data), batch_size))
@@ -177,9 +165,6 @@ class S3GAN(SSGAN):
     ['class_logits', 'features', 'logits', 'rotation_logits']
     """
 
-    requires_labels = True
-    allows_unknown_labels = True
-
     def __init__(
         self,
         generator,
@@ -199,8 +184,8 @@ class S3GAN(SSGAN):
         )
         self.num_classes = check_num_classes(num_classes, "S3GAN")
         self.labeled_fraction = labeled_fraction
-        self.labeled_seed = int(labeled_seed)
-        self.class_weight = _check_weight(class_weight, "class_weight")
+        self.labeled_seed = check_int(labeled_seed, "labeled_seed", minimum=0)
+        self.class_weight = check_weight(class_weight, "class_weight")
         outputs = discriminator.output
         if not (
             self.conditional_generator
@@ -223,6 +208,12 @@ class S3GAN(SSGAN):
 
     def _tracked_names(self):
         return super()._tracked_names() + ["d_class_loss", "d_class_accuracy"]
+
+    def check_labels(self, labels, check_values):
+        check_class_labels(labels, self.num_classes, "S3GAN", check_values, True)
+
+    def generation_labels(self, n, labels, rng):
+        return generation_labels(n, labels, self.num_classes, rng)
 
     def get_config(self):
         config = super().get_config()
@@ -259,18 +250,17 @@ class S3GAN(SSGAN):
     def classification_loss(self, class_logits, labels):
         """Mean CE of D's classifier over the images with a label (>= 0)."""
         known = ops.cast(labels >= 0, "float32")
-        cross_entropy = _cross_entropy(ops.maximum(labels, 0), class_logits)
+        losses = cross_entropy(ops.maximum(labels, 0), class_logits)
         count = ops.maximum(ops.sum(known), 1.0)
-        return ops.sum(cross_entropy * known) / count, known, count
+        return ops.sum(losses * known) / count, known, count
 
     def extra_discriminator_loss(self, outputs, batch, real_labels):
         class_logits = outputs["class_logits"][:batch]
         loss, known, count = self.classification_loss(class_logits, real_labels)
-        predicted = ops.cast(ops.argmax(class_logits, axis=-1), "int32")
-        correct = ops.cast(ops.equal(predicted, real_labels), "float32") * known
+        hits = correct(real_labels, class_logits) * known
         return self.class_weight * loss, {
             "d_class_loss": loss,
-            "d_class_accuracy": ops.sum(correct) / count,
+            "d_class_accuracy": ops.sum(hits) / count,
             "d_class_accuracy_weight": ops.sum(known),
             "d_class_loss_weight": ops.sum(known),
         }
@@ -282,26 +272,20 @@ def build_s3gan(
     channels=3,
     num_classes=None,
     labeled_fraction=0.1,
-    labeled_seed=0,
-    width=None,
-    g_width=None,
-    d_width=None,
     z_dim=128,
-    loss="hinge",
-    class_weight=1.0,
-    alpha=0.2,
-    beta=1.0,
-    n_disc=1,
-    gp_weight=None,
-    ema_decay=None,
-    spectral_norm=True,
-    style="resnet5",
-    attention_resolution="default",
-    seed=None,
+    width=None,
+    **options,
 ):
     """An `S3GAN`: conditional-BN G; projection D with class and rotation heads.
 
-    `width` as in `build_gan` (at 32: D = width, G = 2 * width).
+    Args:
+        image_size, channels, z_dim, width: as in `build_gan` (at 32: D =
+            width, G = 2 * width).
+        num_classes: number of classes in the data (required).
+        labeled_fraction: fraction of real images whose label is used.
+        **options: `labeled_seed`, `class_weight`, `alpha`, `beta` (see
+            `S3GAN`), `loss` ("hinge", the paper's), `n_disc`, `gp_weight`,
+            `ema_decay`, `seed` and the network options, as in `build_gan`.
 
     Example:
 
@@ -311,31 +295,26 @@ def build_s3gan(
     """
     num_classes = check_num_classes(num_classes, "build_s3gan")
     check_labeled_fraction(labeled_fraction)
-    conditional = {"num_classes": num_classes}
-    generator, discriminator = _resnet_networks(
+    s3gan_options = {
+        key: options.pop(key)
+        for key in ("labeled_seed", "class_weight", "alpha", "beta")
+        if key in options
+    }
+    model_options, network_options = split_options(options)
+    generator, discriminator = method_networks(
         image_size,
         channels,
         z_dim,
-        (width, g_width, d_width),
-        spectral_norm,
-        style,
-        attention_resolution,
-        generator_options={**conditional, "normalization": "conditional"},
-        discriminator_options={
-            **conditional,
-            "rotation_head": True,
-            "class_head": True,
-        },
+        width,
+        {"num_classes": num_classes, **network_options},
+        generator_options={"normalization": "conditional"},
+        discriminator_options={"rotation_head": True, "class_head": True},
     )
     return S3GAN(
         generator,
         discriminator,
         num_classes=num_classes,
         labeled_fraction=labeled_fraction,
-        labeled_seed=labeled_seed,
-        class_weight=class_weight,
-        alpha=alpha,
-        beta=beta,
         name="s3gan",
-        **_gan_options(loss, n_disc, gp_weight, ema_decay, seed),
+        **{"loss": "hinge", **s3gan_options, **model_options},
     )

@@ -28,15 +28,10 @@ update runs D once on real, fake and rotated images together, so the batch
 import keras
 from keras import ops
 
-from keras_ssl.methods.gan import (
-    GAN,
-    _check_weight,
-    _cross_entropy,
-    _gan_options,
-    _resnet_networks,
-)
+from keras_ssl.methods.gan import GAN, method_networks, split_options
 from keras_ssl.methods.registry import register_method
 from keras_ssl.ops.rotation import rotation_batch
+from keras_ssl.utils.validation import check_weight
 
 
 def rotate_quarter(images):
@@ -56,11 +51,17 @@ def rotate_quarter(images):
     return rotation_batch(images[ops.shape(images)[0] - quarter :])
 
 
-def _accuracy(labels, logits):
-    predicted = ops.cast(ops.argmax(logits, axis=-1), "int32")
-    return ops.mean(
-        ops.cast(ops.equal(predicted, ops.cast(labels, "int32")), "float32")
+def cross_entropy(labels, logits):
+    """Per-example sparse softmax cross-entropy, computed in float32."""
+    return keras.losses.sparse_categorical_crossentropy(
+        labels, ops.cast(logits, "float32"), from_logits=True
     )
+
+
+def correct(labels, logits):
+    """Per-example 1.0 where argmax(logits) equals the label, else 0.0."""
+    predicted = ops.cast(ops.argmax(logits, axis=-1), "int32")
+    return ops.cast(ops.equal(predicted, ops.cast(labels, "int32")), "float32")
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -94,8 +95,8 @@ class SSGAN(GAN):
         **kwargs,
     ):
         super().__init__(generator, discriminator, loss=loss, **kwargs)
-        self.alpha = _check_weight(alpha, "alpha")
-        self.beta = _check_weight(beta, "beta")
+        self.alpha = check_weight(alpha, "alpha")
+        self.beta = check_weight(beta, "beta")
         outputs = discriminator.output
         names = list(outputs) if isinstance(outputs, dict) else outputs
         rotation = outputs.get("rotation_logits") if isinstance(outputs, dict) else None
@@ -129,7 +130,7 @@ class SSGAN(GAN):
 
     def rotation_loss(self, rotation_logits, rotation_labels):
         """Mean cross-entropy of the rotation head, in `keras.ops`."""
-        return ops.mean(_cross_entropy(rotation_labels, rotation_logits))
+        return ops.mean(cross_entropy(rotation_labels, rotation_logits))
 
     def _rotated_labels(self, labels):
         if labels is None:
@@ -146,7 +147,7 @@ class SSGAN(GAN):
         rotation = self.rotation_loss(logits, targets)
         return self.beta * rotation, {
             "d_rotation_loss": rotation,
-            "d_rotation_accuracy": _accuracy(targets, logits),
+            "d_rotation_accuracy": ops.mean(correct(targets, logits)),
         }
 
     def auxiliary_generator_loss(self, outputs, targets):
@@ -156,26 +157,16 @@ class SSGAN(GAN):
 
 @register_method("ssgan")
 def build_ssgan(
-    image_size=32,
-    channels=3,
-    width=None,
-    g_width=None,
-    d_width=None,
-    z_dim=128,
-    loss="non_saturating",
-    alpha=0.2,
-    beta=1.0,
-    n_disc=1,
-    gp_weight=None,
-    ema_decay=None,
-    spectral_norm=True,
-    style="resnet5",
-    attention_resolution="default",
-    seed=None,
+    image_size=32, channels=3, z_dim=128, width=None, alpha=0.2, beta=1.0, **options
 ):
     """An `SSGAN` with compare_gan's ResNets: sBN generator, rotation-head D.
 
-    `width` as in `build_gan` (at 32: D = width, G = 2 * width; paper 128).
+    Args:
+        image_size, channels, z_dim, width: as in `build_gan` (at 32: D =
+            width, G = 2 * width; paper 128).
+        alpha, beta: the rotation-loss weights of G and D (paper 0.2, 1.0).
+        **options: `loss`, `n_disc`, `gp_weight`, `ema_decay`, `seed` and
+            the network options, as in `build_gan`.
 
     Example:
 
@@ -183,22 +174,16 @@ def build_ssgan(
     >>> gan.discriminator.output["rotation_logits"].shape
     (None, 4)
     """
-    generator, discriminator = _resnet_networks(
+    model_options, network_options = split_options(options)
+    generator, discriminator = method_networks(
         image_size,
         channels,
         z_dim,
-        (width, g_width, d_width),
-        spectral_norm,
-        style,
-        attention_resolution,
+        width,
+        network_options,
         generator_options={"normalization": "self_modulated"},
         discriminator_options={"rotation_head": True},
     )
     return SSGAN(
-        generator,
-        discriminator,
-        alpha=alpha,
-        beta=beta,
-        name="ssgan",
-        **_gan_options(loss, n_disc, gp_weight, ema_decay, seed),
+        generator, discriminator, alpha=alpha, beta=beta, name="ssgan", **model_options
     )

@@ -15,6 +15,7 @@ from keras_ssl.ops.jigsaw import (
 from keras_ssl.ops.patches import (
     NEIGHBOUR_OFFSETS,
     check_context_layout,
+    chroma_blur,
     context_layout_size,
     context_patch_pairs,
     crop_patches,
@@ -29,6 +30,7 @@ __all__ += [
     "NEIGHBOUR_OFFSETS",
     "assemble_tiles",
     "check_context_layout",
+    "chroma_blur",
     "context_layout_size",
     "context_patch_pairs",
     "crop_patches",
@@ -45,3 +47,43 @@ __all__ += [
 ]
 
 __all__ += ["hungarian_match"]
+
+from keras_ssl.ops.masks import (  # noqa: E402
+    MASK_KINDS,
+    central_square_mask,
+    dilate_mask,
+    make_masks,
+    random_region_masks,
+    random_square_masks,
+)
+
+__all__ += [
+    "MASK_KINDS",
+    "central_square_mask",
+    "dilate_mask",
+    "make_masks",
+    "random_region_masks",
+    "random_square_masks",
+]
+
+from keras_ssl.ops.color import (  # noqa: E402
+    ab_bins,
+    annealed_mean,
+    estimate_ab_prior,
+    hue_chroma_histograms,
+    lab_to_rgb,
+    rebalancing_weights,
+    rgb_to_lab,
+    soft_encode_ab,
+)
+
+__all__ += [
+    "ab_bins",
+    "annealed_mean",
+    "estimate_ab_prior",
+    "hue_chroma_histograms",
+    "lab_to_rgb",
+    "rebalancing_weights",
+    "rgb_to_lab",
+    "soft_encode_ab",
+]

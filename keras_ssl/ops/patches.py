@@ -13,6 +13,8 @@ skipping the centre:
 import keras
 from keras import ops
 
+from keras_ssl.ops.color import images_to_lab, lab_to_images
+
 NEIGHBOUR_OFFSETS = (
     (-1, -1),
     (-1, 0),
@@ -112,7 +114,14 @@ def check_context_layout(image_size, patch_size, gap, jitter):
 
 
 def context_patch_pairs(
-    images, patch_size, gap=0, jitter=0, positions=None, random=True, seed=None
+    images,
+    patch_size,
+    gap=0,
+    jitter=0,
+    positions=None,
+    random=True,
+    seed=None,
+    yoked=False,
 ):
     """A centre patch and one of its eight neighbours per image.
 
@@ -134,6 +143,9 @@ def context_patch_pairs(
             `NEIGHBOUR_OFFSETS`); random when None.
         random: False for a deterministic centred layout (evaluation).
         seed: int or `keras.random.SeedGenerator` for the random draws.
+        yoked: Mundhenk et al. (2018)'s yoked jitter: one random shift per
+            image moves both patches together (their relative offset is
+            exactly the grid offset), instead of one shift per patch.
 
     Returns:
         `(centre, neighbour, positions)`: two (B, patch_size, patch_size, C)
@@ -169,7 +181,7 @@ def context_patch_pairs(
             (batch, 1), 0, width - extent + 1, dtype="int32", seed=seeds[2]
         )
         shift = keras.random.randint(
-            (batch, 2, 2), 0, jitter + 1, dtype="int32", seed=seeds[3]
+            (batch, 1 if yoked else 2, 2), 0, jitter + 1, dtype="int32", seed=seeds[3]
         )
     else:
         origin_y = ops.full((batch, 1), (height - extent) // 2, dtype="int32")
@@ -244,3 +256,38 @@ def drop_color_channels(images, noise_scale=0.01, seed=None):
     std = ops.std(kept, axis=spatial, keepdims=True)
     noise = keras.random.normal(shape, seed=seeds[1], dtype=images.dtype)
     return images * mask + noise * noise_scale * std * (1.0 - mask)
+
+
+def chroma_blur(images, size=13):
+    """Blur the chroma (a, b of CIE Lab) of images, keeping their lightness.
+
+    Mundhenk, Ho & Chen, "Improvements to Context Based Self-Supervised
+    Learning", CVPR 2018: against chromatic aberration, the a and b channels
+    are blurred with a `size` x `size` window (13 in the paper) while L is
+    kept, so colour edges no longer tell where a patch was in the lens.
+
+    Args:
+        images: (B, H, W, 3) RGB images in [-1, 1].
+        size: odd side of the box window (13 in the paper).
+
+    Returns:
+        (B, H, W, 3) images in [-1, 1]; L is unchanged wherever the blurred
+        colour stays inside the sRGB gamut (elsewhere it is clipped).
+
+    Example:
+
+    >>> import numpy as np
+    >>> grey = np.zeros((1, 8, 8, 3), "float32")
+    >>> bool(np.allclose(chroma_blur(grey, 3), grey, atol=1e-3))
+    True
+    """
+    if not isinstance(size, int) or size < 1 or size % 2 == 0:
+        raise ValueError(f"size must be an odd int >= 1. Received: size={size!r}")
+    lab = images_to_lab(images)
+    lightness, chroma = lab[..., :1], lab[..., 1:]
+    # Mean over the window, counting only pixels inside the image.
+    ones = ops.ones_like(chroma[..., :1])
+    total = ops.average_pool(chroma, size, strides=1, padding="same")
+    weight = ops.average_pool(ones, size, strides=1, padding="same")
+    blurred = total / ops.maximum(weight, 1e-6)
+    return lab_to_images(ops.concatenate([lightness, blurred], axis=-1))

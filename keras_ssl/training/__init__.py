@@ -1,7 +1,8 @@
 """Training at scale: strategies, resumable checkpoints, callbacks, recipes.
 
 - `strategy(kind)`: `MirroredStrategy`, `MultiWorkerMirroredStrategy` or the
-  default strategy; `replica_batch_size`, `synchronize_batch_norm`.
+  default strategy; `replica_batch_size`, `synchronize_batch_norm`;
+  `replica_share` / `replica_slice` (this replica's rows of a global draw).
 - Callbacks: `NaNGuard`, `TrainingCheckpoint`, `MaxHours`, `SampleGrid`,
   `ScalarLogger`, `EpochSummary`.
 - `save_checkpoint` / `load_checkpoint`: atomic checkpoints of a model and
@@ -20,6 +21,7 @@ from keras_ssl.training.callbacks import (
     StepCounter,
     TrainingCheckpoint,
     image_grid,
+    preview_sheet,
     save_image_grid,
 )
 from keras_ssl.training.checkpoint import (
@@ -41,6 +43,9 @@ from keras_ssl.training.distribute import (
     is_chief,
     num_replicas,
     replica_batch_size,
+    replica_id,
+    replica_share,
+    replica_slice,
     strategy,
     synchronize_batch_norm,
 )
@@ -69,8 +74,12 @@ __all__ = [
     "num_replicas",
     "plan_segments",
     "precision_policy",
+    "preview_sheet",
     "read_checkpoint_header",
     "replica_batch_size",
+    "replica_id",
+    "replica_share",
+    "replica_slice",
     "resolve_config",
     "run",
     "save_checkpoint",

@@ -19,6 +19,8 @@ import os
 
 import yaml
 
+from keras_ssl.utils.validation import check_int, check_number
+
 DEFAULTS = {
     "method": None,
     "model": {},
@@ -170,28 +172,22 @@ def validate_config(config):
         "num_samples",
         "log_every",
     ):
-        value = train[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(
-                f"train.{key} must be a positive integer. Received: {key}={value!r}"
-            )
+        check_int(train[key], f"train.{key}")
     for key in ("checkpoint_every", "sample_every"):
-        value = train[key]
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
-        ):
-            raise ValueError(
-                f"train.{key} must be a non-negative integer (0 or null: never). "
-                f"Received: {key}={value!r}"
-            )
-    hours = train["max_hours"]
-    if hours is not None and (
-        isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0
-    ):
-        raise ValueError(
-            f"train.max_hours must be a positive number or null. "
-            f"Received: max_hours={hours!r}"
+        check_int(
+            train[key],
+            f"train.{key}",
+            minimum=0,
+            allow_none=True,
+            context="(0 or null: never)",
         )
+    check_number(
+        train["max_hours"],
+        "train.max_hours",
+        minimum=0,
+        exclusive_minimum=True,
+        allow_none=True,
+    )
     from keras_ssl.training.distribute import STRATEGY_KINDS
     from keras_ssl.training.precision import POLICIES
 

@@ -134,6 +134,49 @@ def num_replicas(distribution=None):
     return int(distribution.num_replicas_in_sync)
 
 
+def replica_id():
+    """This replica's index in the current replica context (0 outside one)."""
+    context = tf.distribute.get_replica_context()
+    # A tensor inside a traced step under MirroredStrategy: no int() here.
+    return 0 if context is None else context.replica_id_in_sync_group
+
+
+def replica_slice(values, batch_size):
+    """This replica's `batch_size` rows of `values`, a global-batch tensor.
+
+    Rows `[i * batch_size, (i + 1) * batch_size)` for replica `i`, so that
+    the replicas together cover the global batch in order.
+
+    Example:
+
+    >>> import numpy as np
+    >>> replica_slice(np.arange(6), 3).tolist()
+    [0, 1, 2]
+    """
+    start = replica_id() * batch_size
+    return values[start : start + batch_size]
+
+
+def replica_share(draw, batch_size):
+    """This replica's `batch_size` rows of `draw(global batch size)`.
+
+    Every replica holds the same `keras.random.SeedGenerator` state, so each
+    one drawing its own batch would give all replicas the same noise.
+    Drawing the global batch everywhere and keeping this replica's slice
+    gives exactly the noise one device draws for the whole batch.
+
+    Example:
+
+    >>> import keras
+    >>> tuple(replica_share(lambda n: keras.ops.zeros((n, 2)), 4).shape)
+    (4, 2)
+    """
+    replicas = num_replicas()
+    if replicas == 1:
+        return draw(batch_size)
+    return replica_slice(draw(batch_size * replicas), batch_size)
+
+
 def replica_batch_size(global_batch_size, distribution=None):
     """The number of examples each replica sees for `global_batch_size`.
 

@@ -6,7 +6,9 @@
     config.yaml                  the resolved recipe
     checkpoints/ckpt-<step>.npz  atomic checkpoints (model, optimizers, RNG)
     samples/step_<step>.png      sample grids on fixed noise (generators)
-    samples/final.png
+    samples/step_<step>_preview.png  input | output | target sheets of a
+                                 fixed training batch (`model.preview`)
+    samples/final.png, final_preview.png
     logs/                        TensorBoard scalars and sample images
     log.csv                      per-epoch losses and metrics
     final/model.keras            the trained method
@@ -114,8 +116,12 @@ def train(method, data, out=None, *, model=None, compile=None, **train_options):
 
     Example:
 
-    >>> summary = train("gan", "digits", steps=2, batch_size=8,
-    ...                 model={"base_channels": 8})  # doctest: +SKIP
+    >>> import tempfile
+    >>> summary = train("gan", "digits", out=tempfile.mkdtemp(), steps=2,
+    ...                 batch_size=8, model={"width": 4, "z_dim": 8},
+    ...                 verbose=0)  # doctest: +SKIP
+    >>> summary["steps"]  # doctest: +SKIP
+    2
     """
     dataset = None
     factory = None
@@ -246,6 +252,7 @@ def run(
             restore_from,
             print_fn,
             extra_callbacks,
+            preview_batch=first,
         )
         verbose = train_cfg["verbose"]
         if verbose == "auto":
@@ -335,7 +342,27 @@ def _load_data(data_cfg, batch_size, seed):
 
     options = dict(data_cfg)
     source = options.pop("source")
+    if data_lib.paired.is_source_spec(source):
+        return _load_pairs(source, options, batch_size, seed)
     return data_lib.load(
+        source,
+        batch_size=batch_size,
+        seed=seed,
+        repeat=True,
+        drop_remainder=True,
+        **options,
+    )
+
+
+def _load_pairs(source, options, batch_size, seed):
+    """(a, b) batches of an image-to-image source (pix2pix, CycleGAN).
+
+    `source` is `"paired:..."`, `"unpaired:..."` or `"<task>:..."`; see
+    `keras_ssl.data.paired.load_source`.
+    """
+    from keras_ssl.data import paired
+
+    return paired.load_source(
         source,
         batch_size=batch_size,
         seed=seed,
@@ -370,10 +397,13 @@ def _build_model(config, method_factory, image_size, channels, policy):
         offered["num_classes"] = _num_classes(config["data"])
     parameters = inspect.signature(builder).parameters
     takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    # num_classes only goes to builders that name it: a `**options` builder
+    # would otherwise make an unconditional method class-conditional.
     kwargs = {
         k: v
         for k, v in offered.items()
-        if (takes_any or k in parameters) and k not in config["model"]
+        if (k in parameters or (takes_any and k != "num_classes"))
+        and k not in config["model"]
     }
     kwargs.update(config["model"])
     model = builder(**kwargs)
@@ -427,7 +457,14 @@ def _patch_for_multi_worker(model):
 
 
 def _callbacks(
-    config, base, checkpoint_dir, start_step, restore_from, print_fn, extra=()
+    config,
+    base,
+    checkpoint_dir,
+    start_step,
+    restore_from,
+    print_fn,
+    extra=(),
+    preview_batch=None,
 ):
     train_cfg = config["train"]
     every = train_cfg["checkpoint_every"] or None
@@ -458,6 +495,7 @@ def _callbacks(
         seed=train_cfg["seed"],
         log_dir=log_dir,
         initial_step=start_step,
+        preview_batch=preview_batch,
     )
     cbs.append(result["samples"])
     cbs.append(
@@ -486,7 +524,9 @@ def _save_final(model, base, samples):
         submodel = getattr(model, name, None)
         if isinstance(submodel, keras.Model):
             _atomic_save(submodel, os.path.join(final, f"{name}.keras"))
-    if hasattr(model, "generate") and samples is not None:
+    if samples is not None and (
+        hasattr(model, "generate") or hasattr(model, "preview")
+    ):
         samples.set_model(model)
         samples.write("final.png")
 

@@ -88,8 +88,7 @@ def check_bool(value, name, context=None):
     """A real `bool` (not 0/1, not a string)."""
     if not isinstance(value, bool):
         raise TypeError(
-            f"{name} must be True or False{_where(context)}. "
-            f"Received: {name}={value!r}"
+            f"{name} must be True or False{_where(context)}. Received: {name}={value!r}"
         )
     return value
 

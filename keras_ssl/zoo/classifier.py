@@ -1,8 +1,25 @@
-"""Fine-tuning a preset's representation as an image classifier."""
+"""Fine-tuning a preset's representation as an image classifier.
+
+`classifier(name, num_classes)` returns a compiled model that fine-tunes out
+of the box: the pooled features are standardised by a BatchNorm before the
+softmax head (as in the linear evaluation of Goyal et al., "Scaling and
+Benchmarking Self-Supervised Visual Representation Learning", ICCV 2019;
+GAN discriminators sum-pool, so their raw features are large and would
+saturate a fresh head), the head trains alone for a warm-up, and the trunk
+then learns at a hundredth of the head's rate (see `classifier`).
+"""
 
 import keras
+from keras import ops
 
+from keras_ssl.utils.validation import check_int, check_number
 from keras_ssl.zoo.registry import get_preset, load
+
+# The default fine-tuning recipe (`classifier(..., compile=True)`).
+HEAD_LEARNING_RATE = 0.05
+TRUNK_LEARNING_RATE = 0.0005
+WARMUP_STEPS = 100
+MOMENTUM = 0.9
 
 _POOLING_LAYERS = (
     keras.layers.GlobalAveragePooling2D,
@@ -96,15 +113,80 @@ def at_image_size(encoder, image_shape):
     return rebuilt
 
 
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class TrunkGradientScale(keras.layers.Layer):
+    """Identity forward; scales the gradient flowing back into the trunk.
+
+    The gradient is 0 for the first `warmup_steps` training calls (the head
+    warms up on fixed features), then `scale`. With SGD, scaling the
+    gradient scales the trunk's learning rate: `scale = trunk_lr / head_lr`.
+
+    Args:
+        scale: gradient factor after the warm-up.
+        warmup_steps: training steps with a zero gradient to the trunk.
+
+    Example:
+
+    >>> layer = TrunkGradientScale(scale=0.1, warmup_steps=2)
+    >>> tuple(layer(ops.ones((2, 3))).shape)
+    (2, 3)
+    """
+
+    def __init__(self, scale=0.1, warmup_steps=0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = check_number(scale, "scale", minimum=0)
+        self.warmup_steps = check_int(warmup_steps, "warmup_steps", minimum=0)
+        self.steps = self.add_weight(
+            name="steps",
+            shape=(),
+            dtype="int64",
+            initializer="zeros",
+            trainable=False,
+        )
+
+    def call(self, inputs, training=False):
+        if not training:
+            return inputs
+        factor = ops.where(self.steps < self.warmup_steps, 0.0, self.scale)
+        factor = ops.cast(factor, inputs.dtype)
+        self.steps.assign(self.steps + 1)
+        return inputs * factor + ops.stop_gradient(inputs * (1 - factor))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"scale": self.scale, "warmup_steps": self.warmup_steps})
+        return config
+
+
 def classifier(
     name,
     num_classes,
     freeze_encoder=False,
     weights="default",
     dropout=0.0,
+    compile=True,
+    head_learning_rate=HEAD_LEARNING_RATE,
+    trunk_learning_rate=TRUNK_LEARNING_RATE,
+    warmup_steps=WARMUP_STEPS,
     **overrides,
 ):
-    """A classifier on a preset's representation, ready to `compile` and `fit`.
+    """A classifier on a preset's representation, ready to `fit`.
+
+    The network: the preset's representation (`feature_extractor`), global
+    average pooling of feature maps, a BatchNorm without scale and offset
+    (standardised features, as in Goyal et al. 2019's linear evaluation),
+    optional dropout and a softmax `Dense` head.
+
+    The default recipe (`compile=True`): SGD with momentum 0.9, learning
+    rate `head_learning_rate` (0.05); the trunk gets no gradient for the
+    first `warmup_steps` (100) steps, so the fresh head first learns on the
+    pretrained features, then learns at `trunk_learning_rate` (0.0005, a
+    hundredth of the head's; the trunk's gradient is scaled by their ratio:
+    faster trunk updates move a sum-pooled trunk's features faster than the
+    BatchNorm's moving statistics follow, and damage what it learned);
+    loss sparse categorical cross-entropy, metric accuracy. Recompiling
+    with another optimizer keeps the warm-up (for adaptive optimizers such
+    as Adam the ratio has no effect, since they normalise the gradient).
 
     Args:
         name: preset name.
@@ -115,28 +197,30 @@ def classifier(
         weights: passed to `keras_ssl.zoo.load` (`"default"`, None, a path
             or a URL).
         dropout: dropout rate before the head.
+        compile: compile with the default recipe; False returns the model
+            uncompiled.
+        head_learning_rate, trunk_learning_rate, warmup_steps: the recipe.
         **overrides: method factory overrides, see `keras_ssl.zoo.load`.
 
     Returns:
-        An uncompiled functional `keras.Model`: images float32 in [-1, 1]
-        (B, H, W, C) -> class probabilities (B, num_classes).
+        A functional `keras.Model`: images float32 in [-1, 1] (B, H, W, C)
+        -> class probabilities (B, num_classes).
 
     Example:
 
     >>> from keras_ssl import zoo
-    >>> model = zoo.classifier("rotnet_cifar10", 10, weights=None)  # doctest: +SKIP
-    >>> model.compile("adam", "sparse_categorical_crossentropy")     # doctest: +SKIP
+    >>> model = zoo.classifier("ssgan_digits", 10)  # doctest: +SKIP
+    >>> model.fit(images, labels, epochs=10)         # doctest: +SKIP
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
-        raise TypeError(
-            f"num_classes must be an integer. Received: num_classes={num_classes!r}"
-        )
-    if num_classes < 2:
-        raise ValueError(
-            f"num_classes must be at least 2. Received: num_classes={num_classes}"
-        )
+    check_int(num_classes, "num_classes", minimum=2)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1). Received: dropout={dropout}")
+    head_learning_rate = check_number(
+        head_learning_rate, "head_learning_rate", minimum=0, exclusive_minimum=True
+    )
+    trunk_learning_rate = check_number(
+        trunk_learning_rate, "trunk_learning_rate", minimum=0
+    )
     preset = get_preset(name)
     model = load(preset, weights=weights, **overrides)
     image_size = overrides.get("image_size", preset.image_size)
@@ -153,9 +237,28 @@ def classifier(
         features = keras.layers.GlobalAveragePooling2D(name="pool")(features)
     elif len(features.shape) != 2:
         features = keras.layers.Flatten(name="flatten")(features)
+    if not freeze_encoder:
+        features = TrunkGradientScale(
+            trunk_learning_rate / head_learning_rate,
+            warmup_steps,
+            name="trunk_gradient_scale",
+        )(features)
+    # Momentum 0.9: pooled features can sit far from 0 (a sum-pooled GAN
+    # trunk's mean about 12, spread about 1), and slower moving averages
+    # would still be off after a few hundred steps.
+    features = keras.layers.BatchNormalization(
+        momentum=0.9, center=False, scale=False, name="feature_norm"
+    )(features)
     if dropout:
         features = keras.layers.Dropout(dropout, name="dropout")(features)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(
         features
     )
-    return keras.Model(inputs, outputs, name=f"{preset.name}_classifier")
+    model = keras.Model(inputs, outputs, name=f"{preset.name}_classifier")
+    if compile:
+        model.compile(
+            keras.optimizers.SGD(head_learning_rate, momentum=MOMENTUM),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+    return model

@@ -20,6 +20,7 @@ Offline, or without the optional dependency, the error says which file to
 get, from where, and how to pass it.
 """
 
+import hashlib
 import json
 import os
 import tempfile
@@ -88,9 +89,27 @@ def fetch(preset):
     return path
 
 
+def sha256_of_source(path):
+    """sha256 of a file, or of a folder (e.g. an extracted TF-Hub module).
+
+    A folder's digest covers every file's relative path and content, in
+    sorted order, so it does not depend on how the folder was written.
+    """
+    if not os.path.isdir(path):
+        return weights_lib.sha256_of(path)
+    digest = hashlib.sha256()
+    for directory, folders, files in os.walk(path):
+        folders.sort()
+        for name in sorted(files):
+            full = os.path.join(directory, name)
+            digest.update(os.path.relpath(full, path).encode("utf-8") + b"\0")
+            digest.update(weights_lib.sha256_of(full).encode("ascii"))
+    return digest.hexdigest()
+
+
 def verify(path, preset):
     """sha256 of the original file, checked against what is known of it."""
-    digest = weights_lib.sha256_of(path)
+    digest = sha256_of_source(path)
     expected = preset.original.get("sha256")
     if expected is None:
         record = _recorded_digest_path(path)
@@ -134,7 +153,7 @@ def load_original(model, preset, source=None):
         path = fetch(preset)
     digest = verify(path, preset)
     if downloaded and preset.original.get("sha256") is None:
-        _write_text(_recorded_digest_path(path), digest)
+        _write_text(_recorded_digest_path(path.rstrip(os.sep)), digest)
     target = converted_path(preset, digest)
     if os.path.exists(target) and _converted_is_intact(target):
         network.load_weights(target)

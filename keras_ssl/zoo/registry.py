@@ -5,6 +5,7 @@ import glob
 import importlib
 import importlib.util
 import os
+import zipfile
 
 import numpy as np
 
@@ -240,6 +241,13 @@ def load(name, weights="default", sha256=None, **overrides):
     path = weights_lib.resolve(source, sha256=sha256, name=preset.name)
     try:
         model.load_weights(path)
+    except (OSError, zipfile.BadZipFile) as error:
+        raise ValueError(
+            f"Could not read the weights file {path} for preset {preset.name!r}: "
+            "expected a Keras `.weights.h5` file (HDF5, from "
+            "`model.save_weights`) or a `.keras` archive (from `model.save`). "
+            f"The file is damaged or in another format ({error})."
+        ) from error
     except ValueError as error:
         raise ValueError(
             f"The weights in {path} do not fit preset {preset.name!r} "

@@ -151,6 +151,52 @@ def test_unreadable_image_is_named(image_folder):
         list(dataset)
 
 
+def _truncated_jpeg(path):
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(buffer, format="JPEG")
+    path.write_bytes(buffer.getvalue()[:-40])
+
+
+def test_truncated_jpeg_names_its_file_and_split(image_folder):
+    _truncated_jpeg(image_folder / "train" / "cats" / "cut.jpg")
+    dataset = data.load(str(image_folder), batch_size=16, shuffle=False)
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match="(?s)split train.*skip_corrupt.*cut.jpg"
+    ):
+        list(dataset)
+
+
+def test_skip_corrupt_warns_with_a_count_and_keeps_the_rest(image_folder):
+    _truncated_jpeg(image_folder / "train" / "cats" / "cut.jpg")
+    (image_folder / "train" / "dogs" / "broken.png").write_text("not an image")
+    with pytest.warns(UserWarning, match="Skipped 2 corrupt.*split 'train'"):
+        images, labels = data.load_arrays(str(image_folder), skip_corrupt=True)
+    assert images.shape == (6, 8, 8, 3) and len(labels) == 6
+
+
+def test_tfds_goes_to_the_network_and_says_how_to_do_without(tmp_path, monkeypatch):
+    # The TFDS path must reach the download (no import error before it); a
+    # failed download is an error naming data_dir and the alternatives.
+    from tensorflow_datasets.core.download import download_manager
+
+    class Sentinel(ConnectionError):
+        pass
+
+    def refuse(*args, **kwargs):
+        raise Sentinel("network reached")
+
+    for name in ("download", "download_and_extract"):
+        monkeypatch.setattr(download_manager.DownloadManager, name, refuse)
+    with pytest.raises(RuntimeError, match="could not be downloaded") as raised:
+        data.load("cifar10", data_dir=str(tmp_path))
+    assert isinstance(raised.value.__cause__, Sentinel)
+    message = str(raised.value)
+    assert str(tmp_path) in message and "download=False" in message
+    assert "image folder" in message and ".zip" in message
+    with pytest.raises(FileNotFoundError, match="not prepared there"):
+        data.load("cifar10", data_dir=str(tmp_path / "empty"), download=False)
+
+
 def test_mixed_sizes_need_image_size(image_folder):
     _write_image(image_folder / "train" / "dogs" / "big.png", size=(12, 12))
     with pytest.raises(tf.errors.InvalidArgumentError, match="big.png"):

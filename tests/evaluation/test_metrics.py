@@ -118,7 +118,9 @@ def test_inception_score_matches_scipy_entropy():
 def test_inception_score_errors():
     with pytest.raises(ValueError, match="summing to 1"):
         inception_score(np.ones((10, 3)))
-    with pytest.raises(ValueError, match="splits.*between 1 and.*3.*splits=10"):
+    with pytest.raises(
+        ValueError, match=r"splits must be an int in \[1, 3\].*splits=10"
+    ):
         inception_score(np.eye(3))
 
 
@@ -156,7 +158,9 @@ def test_kid_errors():
     a = np.zeros((10, 4))
     with pytest.raises(ValueError, match="feature dimension 4.*\\(10, 5\\)"):
         kernel_inception_distance(a, np.zeros((10, 5)))
-    with pytest.raises(ValueError, match="subset_size.*between 2 and.*10.*1000"):
+    with pytest.raises(
+        ValueError, match=r"subset_size must be an int in \[2, 10\].*subset_size=1000"
+    ):
         kernel_inception_distance(a, a)
     bad = np.zeros((10, 4))
     bad[0, 0] = np.inf

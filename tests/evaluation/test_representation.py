@@ -105,6 +105,22 @@ def test_knn_on_clustered_toy_set():
     assert chance < 0.4
 
 
+def test_probes_accept_an_encoder_over_feature_vectors():
+    # An encoder of vectors (e.g. a head on precomputed features) works like
+    # one of images: a shuffling map keeps the clusters, dropping them fails.
+    rng = np.random.default_rng()
+    centers = rng.normal(size=(4, 12)) * 3
+    y = rng.integers(0, 4, size=800)
+    x = (centers[y] + rng.normal(size=(800, 12))).astype("float32")
+    train, test = (x[:600], y[:600]), (x[600:], y[600:])
+    inputs = keras.Input((12,))
+    keep = keras.Model(inputs, keras.layers.Dense(8)(inputs))
+    drop = keras.Model(inputs, keras.layers.Lambda(lambda v: v * 0.0)(inputs))
+    assert knn_accuracy(keep, train, test, k=20) > 0.9
+    assert knn_accuracy(drop, train, test, k=20) < 0.5
+    assert linear_probe(keep, train, test, epochs=10, seed=0)["output"] > 0.9
+
+
 def test_knn_of_a_frozen_encoder_on_digits(digits):
     images, labels = digits
     encoder = _random_encoder(images.shape[1:])

@@ -204,8 +204,8 @@ def test_existing_version_needs_overwrite(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"version": 0}, ValueError, "version must be a positive integer"),
-        ({"version": "1"}, TypeError, "Received: version='1'"),
+        ({"version": 0}, ValueError, "version must be an int >= 1"),
+        ({"version": "1"}, ValueError, "Received: version='1'"),
         ({"signature": "decoder"}, ValueError, "signature must be one of"),
         ({"warmup_batch_size": -1}, ValueError, "warmup_batch_size"),
     ],

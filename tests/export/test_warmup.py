@@ -71,6 +71,23 @@ def test_matches_tensorflow_serving_protos_when_installed():
     )
 
 
+def test_library_and_hand_encoding_give_the_same_message(monkeypatch):
+    from keras_ssl.export import warmup
+
+    prediction_log_pb2 = pytest.importorskip(
+        "tensorflow_serving.apis.prediction_log_pb2"
+    )
+    inputs = {"images": np.zeros((1, 2, 2, 3), np.uint8), "labels": np.array([3])}
+    by_library = prediction_log_bytes(inputs, model_name="m")
+    monkeypatch.setattr(warmup, "_serving_apis", lambda: None)
+    by_hand = prediction_log_bytes(inputs, model_name="m")
+    parsed = [prediction_log_pb2.PredictionLog() for _ in range(2)]
+    parsed[0].ParseFromString(by_library)
+    parsed[1].ParseFromString(by_hand)
+    assert parsed[0] == parsed[1]
+    assert decode_prediction_log(by_hand)[2]["labels"].tolist() == [3]
+
+
 def test_export_writes_a_request_the_signature_accepts(tmp_path):
     images = keras.Input((6, 6, 3))
     model = keras.Model(images, keras.layers.Conv2D(2, 3)(images))

@@ -207,3 +207,59 @@ def test_trains_under_mirrored_strategy():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("singular_vector", ["left", "right", "auto"])
+def test_left_and_right_vectors_estimate_the_same_sigma(singular_vector):
+    # compare_gan keeps the (R, 1) left vector; both converge to sigma_max.
+    keras.utils.set_random_seed(1)
+    layer = SpectralNormalization(
+        keras.layers.Conv2D(5, 3, padding="same"),
+        power_iterations=60,
+        singular_vector=singular_vector,
+    )
+    x = random_inputs((2, 6, 6, 4), seed=0)
+    layer(x)
+    rows = 3 * 3 * 4
+    left = singular_vector == "left" or (singular_vector == "auto" and rows <= 5)
+    assert tuple(layer.u.shape) == ((rows, 1) if left else (1, 5))
+    layer(x, training=True)
+    kernel = np.asarray(layer.normalized_kernel())
+    np.testing.assert_allclose(_top_singular_value(kernel), 1.0, atol=1e-3)
+
+
+def test_left_vector_follows_compare_gans_update():
+    rng = np.random.default_rng(0)
+    layer = SpectralNormalization(
+        keras.layers.Dense(3, use_bias=False),
+        singular_vector="left",
+        update_at_inference=True,
+    )
+    layer.build((None, 4))
+    w = rng.normal(size=(4, 3)).astype("float32")
+    u0 = rng.normal(size=(4, 1)).astype("float32")
+    layer.layer.kernel.assign(w)
+    layer.u.assign(u0)
+    x = rng.normal(size=(2, 4)).astype("float32")
+    out = np.asarray(layer(x, training=False))
+    v = w.T @ u0
+    v /= np.linalg.norm(v)
+    u1 = w @ v
+    u1 /= np.linalg.norm(u1)
+    sigma = float((u1.T @ w @ v).item())
+    np.testing.assert_allclose(out, x @ (w / sigma), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(layer.u), u1, rtol=1e-5, atol=1e-6)
+
+
+def test_inference_leaves_u_alone_by_default():
+    layer = SpectralNormalization(keras.layers.Dense(3))
+    x = random_inputs((2, 4), seed=0)
+    layer(x)
+    before = np.asarray(layer.u).copy()
+    layer(x, training=False)
+    np.testing.assert_array_equal(np.asarray(layer.u), before)
+
+
+def test_bad_singular_vector_is_a_clear_error():
+    with pytest.raises(ValueError, match="singular_vector"):
+        SpectralNormalization(keras.layers.Dense(3), singular_vector="top")

@@ -94,3 +94,15 @@ def test_pretext_accuracy_rises_well_above_chance():
     print("context_prediction pretext accuracy per epoch:", accuracy)
     # Chance is 1/8; 8-pixel patches of 32-pixel images make the task hard.
     assert accuracy[-1] > 0.18 and accuracy[-1] > accuracy[0], accuracy
+
+
+def test_mundhenk_options_train_and_round_trip(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = _small(chroma_blur=3, yoked_jitter=True)
+    model, history = fit_briefly(model, cifar(16, 8), 2)
+    assert_logs_finite_metrics(history)
+    config = model.get_config()
+    assert config["chroma_blur"] == 3 and config["yoked_jitter"] is True
+    assert_round_trip(model, tmp_path)
+    with pytest.raises(ValueError, match="chroma_blur"):
+        _small(chroma_blur=4)

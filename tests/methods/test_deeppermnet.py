@@ -102,3 +102,16 @@ def test_tile_accuracy_rises_well_above_chance():
     # Chance is 1/9 per tile and 1/9! per puzzle.
     print("deeppermnet Hungarian accuracies:", result)
     assert result["tile_accuracy"] > 0.25, result
+
+
+def test_single_pass_is_row_softmax_then_column_normalisation():
+    model = _small(sinkhorn_iterations=1)
+    scores = np.random.default_rng(0).normal(size=(2, 9, 9)).astype("float32")
+    rows = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
+    expected = rows / rows.sum(-2, keepdims=True)
+    np.testing.assert_allclose(np.asarray(model.sinkhorn(scores)), expected, rtol=1e-5)
+    # One pass: columns are distributions, rows are not in general; the
+    # default 20 iterations make both nearly so.
+    default = np.asarray(_small().sinkhorn(scores))
+    assert np.abs(expected.sum(-1) - 1).max() > 1e-2
+    assert np.abs(default.sum(-1) - 1).max() < np.abs(expected.sum(-1) - 1).max()

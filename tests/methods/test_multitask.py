@@ -7,7 +7,7 @@ from keras_ssl.data import load
 from keras_ssl.methods import build_method
 from keras_ssl.methods.multitask import MultiTask
 from keras_ssl.methods.pretext_task import PretextTask
-from tests.helpers import assert_keras_round_trip, cifar10_path
+from tests.helpers import assert_keras_round_trip, cifar10_images, cifar10_path
 
 
 def _small_encoder(size=32):
@@ -119,6 +119,25 @@ def test_jigsaw_tiles_and_whole_images_share_one_encoder():
     history = model.fit(data, epochs=1, verbose=0)
     assert np.isfinite(history.history["jigsaw_loss"]).all()
     assert np.isfinite(history.history["rotation_loss"]).all()
+
+
+def test_multitask_takes_colorization_as_a_head(tmp_path):
+    images = cifar10_images(8)
+    model = build_method(
+        "multitask",
+        image_size=32,
+        encoder=nin_encoder((32, 32, 3), num_blocks=3, width=8),
+        tasks={"rotation": {}, "colorization": {}},
+    )
+    assert model.tasks["colorization"].encoder is model.encoder
+    history = model.fit(images, batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["colorization_loss"]).all()
+    assert 0 <= history.history["colorization_accuracy"][-1] <= 1
+    restored = assert_keras_round_trip(model, inputs=images[:4], tmp_path=tmp_path)
+    np.testing.assert_allclose(
+        np.asarray(restored.tasks["colorization"].prior),
+        np.asarray(model.tasks["colorization"].prior),
+    )
 
 
 def test_bad_arguments_are_clear_errors():

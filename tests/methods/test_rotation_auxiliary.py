@@ -21,7 +21,7 @@ def _auroc(scores_in, scores_out):
     return greater + 0.5 * ties
 
 
-def test_ood_score_is_kl_to_uniform_plus_mean_rotation_loss():
+def test_ood_score_is_minus_kl_to_uniform_plus_mean_rotation_loss():
     rng = np.random.default_rng()
     model = RotationAuxiliary(_small_encoder(16), num_classes=5)
     images = rng.uniform(-1, 1, size=(3, 16, 16, 3)).astype("float32")
@@ -29,19 +29,77 @@ def test_ood_score_is_kl_to_uniform_plus_mean_rotation_loss():
     log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
     kl = -np.log(5) - log_p.mean(-1)
     rotation = np.zeros(3)
+    correct = np.zeros(3)
     for k in range(4):
         rot_logits = np.asarray(
             model.rotation_head(model.features(rotate90(images, k)))
         )
         log_q = rot_logits - np.log(np.exp(rot_logits).sum(-1, keepdims=True))
         rotation += -log_q[:, k] / 4
+        correct += np.exp(log_q[:, k])
     np.testing.assert_allclose(
-        np.asarray(model.ood_score(images, use_rotation=False)), kl, atol=1e-4
+        np.asarray(model.ood_score(images, score="kl")), -kl, atol=1e-4
     )
     np.testing.assert_allclose(
-        np.asarray(model.ood_score(images)), kl + rotation, atol=1e-4
+        np.asarray(model.ood_score(images)), -kl + rotation, atol=1e-4
+    )
+    np.testing.assert_allclose(
+        np.asarray(model.ood_score(images, score="one_class")), -correct, atol=1e-5
     )
     assert np.all(kl >= -1e-6)
+    with pytest.raises(ValueError, match="score"):
+        model.ood_score(images, score="max_softmax")
+
+
+def _toy_model():
+    """2x2 one-channel images, features = the 4 pixels (known answers).
+
+    The class head is confident (class 0) exactly when pixel (0, 0) is bright;
+    the rotation head puts the bright pixel of a one-hot image where rotating
+    the in-distribution image [[1, 0], [0, 0]] by r * 90 degrees moves it.
+    """
+    encoder = keras.Sequential(
+        [keras.Input((2, 2, 1)), keras.layers.Flatten()], name="pixels"
+    )
+    model = RotationAuxiliary(encoder, num_classes=3)
+    class_kernel = np.zeros((4, 3), "float32")
+    class_kernel[0, 0] = 20.0
+    model.classifier.set_weights([class_kernel, np.zeros(3, "float32")])
+    upright = np.zeros((1, 2, 2, 1), "float32")
+    upright[0, 0, 0, 0] = 1.0
+    rotation_kernel = np.zeros((4, 4), "float32")
+    for k in range(4):
+        pixel = int(np.argmax(np.asarray(rotate90(upright, k)).reshape(-1)))
+        rotation_kernel[pixel, k] = 20.0
+    model.rotation_head.set_weights([rotation_kernel, np.zeros(4, "float32")])
+    return model, upright
+
+
+def test_ood_scores_order_a_known_toy_case():
+    model, upright = _toy_model()
+    blank = np.zeros((1, 2, 2, 1), "float32")  # uniform class and rotation
+    inside = np.asarray(model.ood_score(upright))
+    outside = np.asarray(model.ood_score(blank))
+    # A uniform prediction scores above a confident one; for the blank image
+    # -KL(U || U) = 0 and each rotation loss is log 4.
+    assert outside[0] > inside[0]
+    np.testing.assert_allclose(outside, [np.log(4.0)], atol=1e-5)
+    kl_in = np.asarray(model.ood_score(upright, score="kl"))
+    kl_out = np.asarray(model.ood_score(blank, score="kl"))
+    assert kl_out[0] > kl_in[0]
+    np.testing.assert_allclose(kl_out, [0.0], atol=1e-6)
+    # One-class: every rotation of the upright image is recognised (score
+    # near -4); the blank image gets 1/4 per rotation (score -1).
+    np.testing.assert_allclose(
+        np.asarray(model.ood_score(upright, score="one_class")), [-4.0], atol=1e-3
+    )
+    np.testing.assert_allclose(
+        np.asarray(model.ood_score(blank, score="one_class")), [-1.0], atol=1e-5
+    )
+    # Inverting the class head's confidence ordering flips the KL score.
+    hot = np.ones((1, 2, 2, 1), "float32") * 0.0
+    hot[0, 0, 0, 0] = 0.05  # barely bright: nearly uniform class prediction
+    assert np.asarray(model.ood_score(hot, score="kl"))[0] > kl_in[0]
 
 
 def test_total_loss_weights_the_rotation_term():

@@ -8,7 +8,7 @@ from keras_ssl.methods import build_method
 from keras_ssl.methods.rotation_decoupling import (
     RotationDecoupling,
     add_indices,
-    estimate_image_weights,
+    estimate_copy_weights,
     indexed_dataset,
 )
 from keras_ssl.ops import rotate90
@@ -36,24 +36,65 @@ def test_mse_loss_is_zero_for_rotation_invariant_embeddings():
     assert float(model.mse_loss(spread)) == pytest.approx(expected, rel=1e-5)
 
 
-def test_pretext_loss_uses_image_weights():
+def test_authors_mse_is_on_raw_features_against_a_held_mean():
     rng = np.random.default_rng()
     model = _model()
+    invariant = keras.Variable(rng.normal(size=(12, 5)).astype("float32"))
+    per_rotation = np.asarray(invariant).reshape(4, 3, 5)
+    expected = ((per_rotation - per_rotation.mean(0)) ** 2).mean()
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss, mean = model.raw_mse_loss(invariant)
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+    np.testing.assert_allclose(np.asarray(mean), per_rotation.mean(0), atol=1e-6)
+    # The target is held: the gradient is 2 (f - fbar) / n, not the
+    # centred one that a differentiable mean would give.
+    gradient = np.asarray(tape.gradient(loss, invariant)).reshape(4, 3, 5)
+    np.testing.assert_allclose(
+        gradient, 2 * (per_rotation - per_rotation.mean(0)) / 60, atol=1e-6
+    )
+
+
+def test_nce_embeds_the_projection_of_the_mean_feature():
+    images = np.random.default_rng(0).uniform(-1, 1, (2, 16, 16, 3))
+    model = _model()
+    images = images.astype("float32")
+    from keras_ssl.ops import rotation_batch
+
+    rotated, _ = rotation_batch(images)
+    _, invariant = model._heads(rotated, training=False)
+    mean = np.asarray(invariant).reshape(4, 2, -1).mean(0)
+    projected = np.asarray(model.projection(mean))
+    expected = projected / np.linalg.norm(projected, axis=-1, keepdims=True)
+    np.testing.assert_allclose(np.asarray(model.embed(mean)), expected, atol=1e-5)
+
+
+def test_pretext_loss_uses_per_copy_weights_from_their_start_step():
+    rng = np.random.default_rng()
+    copy_weights = np.ones((40, 4), "float32")
+    copy_weights[:, 1:] = 0.25
+    model = _model(copy_weights=copy_weights, weighting_start_step=3)
+    model.compile(optimizer="sgd")
     labels = np.repeat(np.arange(4), 2).astype("int32")
     logits = rng.normal(size=(8, 4)).astype("float32")
     ce = -(logits - np.log(np.exp(logits).sum(-1, keepdims=True)))[np.arange(8), labels]
-    per_image = ce.reshape(4, 2).mean(0)
-    weights = np.array([0.0, 2.0], "float32")
-    expected = (per_image * weights).mean()
+    indices = np.array([5, 7], "int32")
+    weights = np.asarray(model.active_copy_weights(indices))
+    np.testing.assert_allclose(weights, np.ones(8))  # step 0 < 3
+    model.optimizer.iterations.assign(3)
+    weights = np.asarray(model.active_copy_weights(indices))
+    np.testing.assert_allclose(weights, [1, 1, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25])
+    expected = (ce * weights).sum() / 8  # the authors' dot(loss, w) / N
     assert float(model.pretext_loss(labels, logits, weights)) == pytest.approx(
         expected, rel=1e-5
     )
 
 
-def test_estimate_image_weights_favours_images_whose_rotation_is_recognised():
+def test_estimate_copy_weights_down_weights_copies_that_look_upright():
     rng = np.random.default_rng()
     images = rng.normal(size=(6, 8, 8, 3)).astype("float32")
-    images[3:] = 0.0  # featureless images: rotation cannot be told
+    images[3:] = 0.0  # featureless: every copy looks upright
 
     def oracle(batch):
         batch = np.asarray(batch)
@@ -64,12 +105,15 @@ def test_estimate_image_weights_favours_images_whose_rotation_is_recognised():
                 axis=(2, 3, 4),
             ).any(axis=1)
             logits[match, k] = 10.0
+        flat = np.all(batch == 0, axis=(1, 2, 3))
+        logits[flat, 0] = 10.0
         return logits
 
-    weights = estimate_image_weights(oracle, images, batch_size=4)
-    assert weights.shape == (6,)
-    assert weights.mean() == pytest.approx(1.0, rel=1e-5)
-    assert weights[:3].min() > 3 * weights[3:].max()
+    weights = estimate_copy_weights(oracle, images, batch_size=4)
+    assert weights.shape == (6, 4)
+    np.testing.assert_array_equal(weights[:, 0], 1.0)
+    assert weights[:3, 1:].min() > 0.99  # rotation recognised: p(upright) ~ 0
+    assert weights[3:, 1:].max() < 0.01  # looks upright: 1 - p^2 ~ 0
 
 
 def test_add_indices_numbers_examples_in_order():
@@ -118,8 +162,10 @@ def test_trains_on_real_images_updates_bank_and_round_trips(tmp_path):
 def test_bad_inputs_are_clear_errors():
     with pytest.raises(ValueError, match="num_examples"):
         _model(num_examples=1)
-    with pytest.raises(ValueError, match="image_weights"):
-        _model(image_weights=np.ones(3))
+    with pytest.raises(ValueError, match="copy_weights"):
+        _model(copy_weights=np.ones(3))
+    with pytest.raises(ValueError, match="objective"):
+        _model(objective="mine")
     with pytest.raises(ValueError, match="loss_weights"):
         _model(loss_weights={"rotation": 1.0})
     with pytest.raises(ValueError, match="nce_kind"):
@@ -154,12 +200,25 @@ def test_rotation_accuracy_rises_and_nce_falls():
     assert history.history["nce_loss"][-1] < history.history["nce_loss"][0]
 
 
-def test_estimate_image_weights_accepts_a_rotnet():
+def test_estimate_copy_weights_accepts_a_rotnet():
     from keras_ssl.methods.rotnet import RotNet
 
     rotnet = RotNet(nin_encoder((16, 16, 3), num_blocks=3, width=8))
     images = np.random.default_rng().uniform(-1, 1, (5, 16, 16, 3)).astype("float32")
-    weights = estimate_image_weights(rotnet, images)
-    assert weights.shape == (5,) and np.all(weights > 0)
+    weights = estimate_copy_weights(rotnet, images)
+    assert weights.shape == (5, 4) and np.all(weights >= 0) and np.all(weights <= 1)
     with pytest.raises(TypeError, match="rotation_logits_fn"):
-        estimate_image_weights(3, images)
+        estimate_copy_weights(3, images)
+
+
+@pytest.mark.parametrize("objective", ["authors", "normalized"])
+def test_both_objectives_train(objective):
+    images, _ = load_arrays(
+        cifar10_path("test"), split="test", image_size=16, limit=16, seed=0
+    )
+    model = _model(num_examples=16, objective=objective)
+    model.compile(optimizer="adam")
+    history = model.fit(
+        indexed_dataset(images, batch_size=8, seed=0), epochs=2, verbose=0
+    )
+    assert np.isfinite(history.history["loss"]).all()

@@ -5,12 +5,11 @@ import pytest
 from keras_ssl.data import load, load_arrays
 from keras_ssl.methods import (
     S3GAN,
-    build_method,
     build_s3gan,
     cluster_labels,
     mask_labels,
 )
-from tests.helpers import cifar10_path
+from tests.helpers import cifar10_path, run_method_test
 
 
 @pytest.fixture(scope="module")
@@ -19,26 +18,31 @@ def cifar():
 
 
 @pytest.fixture(scope="module")
-def trained(cifar):
-    gan = build_method(
+def trained(cifar, tmp_path_factory):
+    images, labels = next(iter(cifar))
+    return run_method_test(
         "s3gan",
-        image_size=32,
-        channels=3,
-        num_classes=10,
-        labeled_fraction=0.5,
-        width=4,
-        z_dim=8,
-        seed=0,
+        {
+            "image_size": 32,
+            "channels": 3,
+            "num_classes": 10,
+            "labeled_fraction": 0.5,
+            "width": 4,
+            "z_dim": 8,
+            "seed": 0,
+        },
+        cifar,
+        steps=4,
+        epochs=2,
+        inputs=(np.asarray(images), np.asarray(labels)),
+        tmp_path=tmp_path_factory.mktemp("s3gan"),
     )
-    gan.compile()
-    history = gan.fit(cifar, epochs=2, verbose=0)
-    return gan, history
 
 
-def test_trains_on_real_images_with_finite_losses(trained):
-    _, history = trained
-    for name in ("d_loss", "g_loss", "d_class_loss", "d_rotation_loss"):
-        assert np.all(np.isfinite(history.history[name])), name
+def test_logs_the_class_and_rotation_terms(trained):
+    _, history, _ = trained
+    for name in ("d_class_loss", "d_rotation_loss", "d_class_accuracy"):
+        assert name in history.history, name
 
 
 def test_labelled_subset_has_the_fraction_and_is_reproducible():
@@ -87,12 +91,10 @@ def test_cluster_labels_recover_digit_classes():
     assert adjusted_rand_score(labels, clusters) > 0.4
 
 
-def test_keras_round_trip_and_generate(trained, tmp_path):
-    gan, _ = trained
+def test_keras_round_trip_and_generate(trained):
+    gan, _, restored = trained
     images = gan.generate(3, seed=1)
     assert images.dtype == np.uint8 and images.shape == (3, 32, 32, 3)
-    gan.save(tmp_path / "s3gan.keras")
-    restored = keras.saving.load_model(tmp_path / "s3gan.keras")
     assert isinstance(restored, S3GAN) and restored.labeled_fraction == 0.5
     np.testing.assert_array_equal(restored.generate(3, seed=1), images)
 
@@ -106,6 +108,6 @@ def test_labeled_fraction_outside_0_1_is_a_clear_error(fraction):
 
 
 def test_labels_are_required(trained, cifar):
-    gan, _ = trained
+    gan, _, _ = trained
     with pytest.raises(ValueError, match="needs class labels"):
         gan.fit(cifar.map(lambda images, labels: images), epochs=1, verbose=0)

@@ -21,18 +21,39 @@ def test_default_permutation_set_is_distinct_with_documented_min_hamming():
     assert perms.shape == (100, 9) and perms.dtype == np.int32
     assert all(sorted(row) == list(range(9)) for row in perms.tolist())
     assert len({tuple(row) for row in perms.tolist()}) == 100
-    assert min_hamming_distance(perms) == 6  # documented in permutation_set
+    # Documented in permutation_set: Noroozi's max-mean rule gives a mean
+    # distance of 8.08 and a minimum of 2; the max-min option a minimum of 6.
+    distances = (perms[:, None] != perms[None]).sum(-1)
+    assert distances.sum() / (100 * 99) == pytest.approx(8.08, abs=0.005)
+    assert min_hamming_distance(perms) == 2
+    assert min_hamming_distance(permutation_set(criterion="min")) == 6
+
+
+def test_mean_criterion_picks_the_farthest_on_average():
+    perms = permutation_set(9, 12, 0, criterion="mean")
+    from itertools import permutations
+
+    candidates = np.array(list(permutations(range(9))))
+    chosen = perms[:11]
+    mean_distance = (candidates[:, None, :] != chosen[None]).sum(-1).mean(-1)
+    # The 12th permutation has the largest mean distance to the first 11.
+    best = mean_distance.max()
+    assert (perms[11][None] != chosen).sum(-1).mean() == pytest.approx(best)
+    with pytest.raises(ValueError, match="criterion"):
+        permutation_set(criterion="max")
 
 
 def test_permutation_set_is_deterministic_for_a_seed_and_greedy():
     np.testing.assert_array_equal(permutation_set(9, 30, 3), permutation_set(9, 30, 3))
     assert not np.array_equal(permutation_set(9, 30, 3), permutation_set(9, 30, 4))
     # A prefix of a greedy set is the smaller greedy set.
-    np.testing.assert_array_equal(
-        permutation_set(9, 30, 0)[:10], permutation_set(9, 10, 0)
-    )
-    # Better spread than random permutations, whose minimum distance is ~2.
-    assert min_hamming_distance(permutation_set(9, 30, 0)) >= 7
+    for criterion in ("mean", "min"):
+        np.testing.assert_array_equal(
+            permutation_set(9, 30, 0, criterion)[:10],
+            permutation_set(9, 10, 0, criterion),
+        )
+    # Max-min: better spread than random permutations (minimum ~2).
+    assert min_hamming_distance(permutation_set(9, 30, 0, criterion="min")) >= 7
 
 
 def test_all_permutations_of_few_tiles():

@@ -90,3 +90,44 @@ def test_drop_color_channels_keeps_one_channel_and_adds_weak_noise():
     assert (kept.sum(axis=-1) == 1).all()
     assert len(set(kept.argmax(-1).tolist())) == 3
     assert np.abs(out[~np.broadcast_to(kept[:, None, None], x.shape)]).max() < 0.1
+
+
+def test_chroma_blur_keeps_lightness_and_smooths_colour():
+    from keras_ssl.ops import chroma_blur
+    from keras_ssl.ops.color import images_to_lab
+
+    rng = np.random.default_rng(0)
+    # Muted colours stay inside the sRGB gamut after blurring.
+    images = (rng.uniform(-0.3, 0.3, (2, 16, 16, 3))).astype("float32")
+    blurred = np.asarray(chroma_blur(images, 13))
+    before, after = (
+        np.asarray(images_to_lab(images)),
+        np.asarray(images_to_lab(blurred)),
+    )
+    np.testing.assert_allclose(after[..., 0], before[..., 0], atol=2e-2)
+    assert after[..., 1:].std() < 0.5 * before[..., 1:].std()
+    with pytest.raises(ValueError, match="size"):
+        chroma_blur(images, 4)
+
+
+def test_yoked_jitter_moves_all_patches_by_one_offset():
+    from keras_ssl.ops import NEIGHBOUR_OFFSETS, context_patch_pairs
+
+    size, patch, gap, jitter = 32, 6, 1, 3
+    rows, cols = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    # Channel 0 holds the row, channel 1 the column of every pixel.
+    coords = np.stack([rows, cols, np.zeros_like(rows)], -1).astype("float32")
+    images = np.repeat(coords[None], 64, axis=0)
+    pitch = patch + gap + jitter
+    for yoked in (True, False):
+        centre, neighbour, positions = context_patch_pairs(
+            images, patch, gap, jitter, seed=3, yoked=yoked
+        )
+        centre, neighbour = np.asarray(centre), np.asarray(neighbour)
+        step = np.array(NEIGHBOUR_OFFSETS)[np.asarray(positions)]
+        moved = neighbour[:, 0, 0, :2] - centre[:, 0, 0, :2]
+        exact = np.all(moved == step * pitch, axis=-1)
+        if yoked:
+            assert exact.all()  # one shift for both patches
+        else:
+            assert not exact.all()  # independent shifts

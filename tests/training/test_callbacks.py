@@ -18,6 +18,7 @@ from keras_ssl.training import (
     latest_checkpoint,
     list_checkpoints,
     load_checkpoint,
+    preview_sheet,
     read_checkpoint_header,
     save_checkpoint,
     train,
@@ -165,6 +166,43 @@ def test_sample_grid_writes_fixed_noise_png(tmp_path):
     np.testing.assert_array_equal(grid[..., 0], first)
 
 
+class _Autoencoder(keras.Model):
+    """A reconstruction method that defines `preview` (no `generate`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = keras.layers.Conv2D(1, 1)
+
+    def call(self, images):
+        return self.net(images)
+
+    def preview(self, images):
+        def to_uint8(x):
+            return np.clip((np.asarray(x) + 1) * 127.5, 0, 255).astype("uint8")
+
+        return [to_uint8(images), to_uint8(self(images))]
+
+
+def test_sample_grid_writes_preview_sheets_of_a_fixed_batch(tmp_path):
+    images, labels, _ = digits_dataset(limit=16)
+    model = _Autoencoder()
+    model(images[:1])
+    grid = SampleGrid(
+        tmp_path, every_n_steps=1, preview_batch=(images, labels), num_preview=3
+    )
+    grid.set_model(model)
+    grid.on_epoch_begin(0)
+    grid.on_train_batch_end(0)
+    assert [os.path.basename(p) for p in grid.written] == ["step_000000001_preview.png"]
+    sheet = np.asarray(Image.open(grid.written[0]))
+    # 3 rows of input | reconstruction, 8x8 tiles with 1-pixel gaps.
+    assert sheet.shape == (3 * 8 + 2, 2 * 8 + 1)
+    first = np.clip((images[0, ..., 0] + 1) * 127.5, 0, 255).astype("uint8")
+    np.testing.assert_array_equal(sheet[:8, :8], first)
+    with pytest.raises(ValueError, match="uint8 arrays of shape"):
+        preview_sheet([images])
+
+
 def test_max_hours_stops_cleanly_with_a_final_checkpoint(tmp_path):
     _, _, dataset = digits_dataset()
     model = build_toy_gan()
@@ -180,7 +218,9 @@ def test_max_hours_stops_cleanly_with_a_final_checkpoint(tmp_path):
     )
     assert stopper.stopped and checkpoint.step == 1
     assert read_checkpoint_header(latest_checkpoint(tmp_path))["step"] == 1
-    with pytest.raises(ValueError, match="hours must be a positive number"):
+    with pytest.raises(
+        ValueError, match="hours must be a number > 0. Received: hours=0"
+    ):
         MaxHours(0)
 
 

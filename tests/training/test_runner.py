@@ -127,7 +127,10 @@ def test_config_layers_and_overrides(tmp_path):
     "update,match",
     [
         ({"train": {"stepz": 3}}, "Unknown key.*stepz"),
-        ({"train": {"steps": 0}}, "train.steps must be a positive integer"),
+        (
+            {"train": {"steps": 0}},
+            r"train.steps must be an int >= 1. Received: train.steps=0",
+        ),
         ({"train": {"strategy": "tpu"}}, "train.strategy must be one of"),
         ({"train": {"mixed_precision": "fp8"}}, "mixed_precision must be one of"),
         ({"data": {"source": None}}, "data source"),

@@ -118,7 +118,7 @@ def test_download_from_a_local_server_is_recorded_and_checked(tmp_path, toy_worl
 def test_offline_download_error_says_how_to_pass_the_file(tmp_path, toy_world):
     # Port 9 on loopback: nothing listens, the fetch fails at once.
     name = toy_world(original=_original(url="http://127.0.0.1:9/toy_release.npz"))
-    with pytest.raises(OSError, match="Could not download.*weights=\"path/to"):
+    with pytest.raises(OSError, match='Could not download.*weights="path/to'):
         zoo.load(name)
 
 
@@ -136,3 +136,14 @@ def test_wrong_hash_and_wrong_file_are_errors(tmp_path, toy_world):
 def test_preset_original_needs_its_fields(toy_world):
     with pytest.raises(ValueError, match="original must be None or a dict"):
         toy_world(original={"format": "toy_npz"})
+
+
+def test_a_folder_original_is_hashed_by_its_files(tmp_path, toy_world):
+    folder = tmp_path / "module"
+    (folder / "variables").mkdir(parents=True)
+    (folder / "saved_model.pb").write_bytes(b"graph")
+    (folder / "variables" / "variables.index").write_bytes(b"index")
+    first = originals.sha256_of_source(str(folder))
+    assert first == originals.sha256_of_source(str(folder))
+    (folder / "variables" / "variables.index").write_bytes(b"changed")
+    assert originals.sha256_of_source(str(folder)) != first

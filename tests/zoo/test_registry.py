@@ -128,6 +128,16 @@ def test_weights_that_do_not_fit_are_a_clear_error(tmp_path):
         zoo.load("toy_encoder_tiny", weights=str(path))
 
 
+@pytest.mark.parametrize("name", ["corrupt.weights.h5", "corrupt.keras"])
+def test_an_unreadable_weights_file_names_the_path_and_the_format(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"not a weights file" * 10)
+    with pytest.raises(ValueError, match="Could not read the weights file") as raised:
+        zoo.load("toy_encoder_tiny", weights=str(path))
+    message = str(raised.value)
+    assert str(path) in message and ".weights.h5" in message and ".keras" in message
+
+
 def test_missing_file_and_bad_type():
     with pytest.raises(FileNotFoundError, match="not found"):
         zoo.load("toy_encoder_tiny", weights="/nonexistent/x.weights.h5")

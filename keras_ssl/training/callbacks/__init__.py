@@ -7,6 +7,7 @@ from keras_ssl.training.callbacks.nan_guard import NaNGuard, NonFiniteLossError
 from keras_ssl.training.callbacks.sample_grid import (
     SampleGrid,
     image_grid,
+    preview_sheet,
     save_image_grid,
 )
 from keras_ssl.training.callbacks.scalar_logger import ScalarLogger
@@ -22,5 +23,6 @@ __all__ = [
     "StepCounter",
     "TrainingCheckpoint",
     "image_grid",
+    "preview_sheet",
     "save_image_grid",
 ]

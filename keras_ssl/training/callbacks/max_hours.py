@@ -3,6 +3,7 @@
 import time
 
 from keras_ssl.training.callbacks.step_counter import StepCounter
+from keras_ssl.utils.validation import check_number
 
 
 class MaxHours(StepCounter):
@@ -28,11 +29,7 @@ class MaxHours(StepCounter):
 
     def __init__(self, hours, checkpoint=None, initial_step=0, start_time=None):
         super().__init__(initial_step=initial_step)
-        if isinstance(hours, bool) or not isinstance(hours, int | float) or hours <= 0:
-            raise ValueError(
-                f"hours must be a positive number. Received: hours={hours!r}"
-            )
-        self.hours = float(hours)
+        self.hours = check_number(hours, "hours", minimum=0, exclusive_minimum=True)
         self.checkpoint = checkpoint
         self.start_time = start_time
         self.stopped = False
