@@ -29,8 +29,9 @@ moving variance with the unbiased batch variance, as PyTorch does.
 """
 
 import keras
-from keras import layers, ops
+from keras import layers
 
+from keras_ssl.layers.torch_batch_normalization import TorchBatchNormalization
 from keras_ssl.utils.validation import check_int, check_number
 
 # (channels of each conv, stride of the last conv, dilation) of blocks 1-7.
@@ -44,50 +45,6 @@ _BLOCKS = (
     ((512, 512, 512), 1, 1),
 )
 AB_SCALE = 110.0
-
-
-@keras.saving.register_keras_serializable(package="keras_ssl")
-class UnbiasedBatchNormalization(layers.BatchNormalization):
-    """BatchNormalization whose moving variance follows PyTorch's update.
-
-    In training, inputs are normalised with the biased batch variance (as
-    every BatchNorm) but the moving variance is updated with the unbiased
-    one (divided by n - 1), as `torch.nn.BatchNorm2d` does, so that a
-    network converted from PyTorch keeps the same statistics when trained.
-
-    Example:
-
-    >>> import numpy as np
-    >>> layer = UnbiasedBatchNormalization(momentum=0.0)
-    >>> _ = layer(np.array([[0.0], [2.0]], "float32"), training=True)
-    >>> float(layer.moving_variance[0])
-    2.0
-    """
-
-    def call(self, inputs, training=None, mask=None):
-        if not training or not self.trainable or mask is not None:
-            return super().call(inputs, training=training, mask=mask)
-        inputs = ops.cast(inputs, "float32")
-        mean, variance = ops.moments(inputs, axes=self._reduction_axes)
-        channels = inputs.shape[self.axis]
-        count = ops.cast(ops.size(inputs), "float32") / float(channels)
-        unbiased = variance * count / ops.maximum(count - 1.0, 1.0)
-        self.moving_mean.assign(
-            self.moving_mean * self.momentum + mean * (1.0 - self.momentum)
-        )
-        self.moving_variance.assign(
-            self.moving_variance * self.momentum + unbiased * (1.0 - self.momentum)
-        )
-        outputs = ops.batch_normalization(
-            inputs,
-            mean,
-            variance,
-            axis=self.axis,
-            offset=self.beta if self.center else None,
-            scale=self.gamma if self.scale else None,
-            epsilon=self.epsilon,
-        )
-        return ops.cast(outputs, self.compute_dtype)
 
 
 def _scaled(channels, width):
@@ -166,7 +123,8 @@ def colorization_eccv16(
             layer = f"model{block}_{2 * index}"
             x = _conv(x, _scaled(filters, width), stride, dilation, layer)
             x = layers.ReLU(name=f"model{block}_{2 * index + 1}")(x)
-        x = UnbiasedBatchNormalization(
+        # PyTorch BN: the moving variance follows the unbiased batch variance.
+        x = TorchBatchNormalization(
             momentum=0.9, epsilon=1e-5, name=f"model{block}_{2 * len(channels)}"
         )(x)
     x = layers.Conv2DTranspose(

@@ -136,7 +136,9 @@ def test_one_mirrored_step_equals_one_single_device_step_with_its_bank(mirrored)
     for name, before, a, b in zip(
         names, init, _weights(single), _weights(distributed), strict=True
     ):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=name)
+        # The all-reduce sums gradients in another order than one device:
+        # float32 noise of a few 1e-5, against steps of more than 1e-3.
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=5e-5, err_msg=name)
         moved = max(moved, float(np.abs(a - before).max()))
     assert moved > 1e-3, "the step did not change the weights"
     for variable in distributed.weights:
