@@ -43,7 +43,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from keras_ssl import data as ssl_data  # noqa: E402
-from keras_ssl.methods.gan import PAPER_ADAM  # noqa: E402
+from keras_ssl.methods.adversarial import PAPER_ADAM  # noqa: E402
 from keras_ssl.methods.ssgan import build_ssgan  # noqa: E402
 
 DEFAULT_DATA = os.path.join(

@@ -29,12 +29,12 @@ from keras import ops
 from keras_ssl.architectures.bigan import bigan_discriminator, bigan_encoder
 from keras_ssl.architectures.dcgan import DCGAN_IMAGE_SIZES, dcgan_generator
 from keras_ssl.losses import gan as gan_losses
+from keras_ssl.methods.adversarial import AdversarialModel
 from keras_ssl.methods.context_encoder import (
     _check_model,
     _float_images,
     _uint8_images,
 )
-from keras_ssl.methods.gan import PAPER_ADAM
 from keras_ssl.methods.registry import register_method
 from keras_ssl.training.distribute import num_replicas, replica_share
 from keras_ssl.utils.validation import check_choice, check_int
@@ -43,7 +43,7 @@ _TRACKED = ("d_loss", "g_loss", "reconstruction_error")
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class BiGAN(keras.Model):
+class BiGAN(AdversarialModel):
     """Bidirectional GAN (Donahue et al. 2016); see the module docstring.
 
     Args:
@@ -117,38 +117,9 @@ class BiGAN(keras.Model):
         return list(self.trackers.values())
 
     # ------------------------------------------------------------ training set-up
-    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
-        """Set the optimizers (default: Adam(2e-4, beta1 0.5) for both).
-
-        `g_optimizer` updates the generator and the encoder together,
-        `d_optimizer` the discriminator; both are built here.
-        """
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(**PAPER_ADAM)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(**PAPER_ADAM)
-        if self.g_optimizer is self.d_optimizer:
-            raise ValueError(
-                "g_optimizer and d_optimizer must be two different optimizer objects."
-            )
-        super().compile(optimizer=self.g_optimizer, **kwargs)
-        self.g_optimizer.build(self.generator_encoder_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-
-    def get_compile_config(self):
-        if self.g_optimizer is None:
-            return None
-        return {
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-        }
-
-    def compile_from_config(self, config):
-        self.compile(
-            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
-            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
-        )
-
     @property
-    def generator_encoder_variables(self):
+    def generator_variables(self):
+        """`g_optimizer` updates the generator and the encoder together."""
         return self.generator.trainable_variables + self.encoder.trainable_variables
 
     # ------------------------------------------------------------------ network
@@ -227,7 +198,7 @@ class BiGAN(keras.Model):
             d_scaled = self.d_optimizer.scale_loss(d_loss / replicas)
             g_scaled = self.g_optimizer.scale_loss(g_loss / replicas)
         d_variables = self.discriminator.trainable_variables
-        g_variables = self.generator_encoder_variables
+        g_variables = self.generator_variables
         # Both players' gradients come from the same forward pass, as in
         # the paper's simultaneous updates.
         d_gradients = d_tape.gradient(d_scaled, d_variables)

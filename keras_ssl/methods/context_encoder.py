@@ -42,7 +42,7 @@ from keras import ops
 from keras_ssl.architectures.dcgan import DCGAN_IMAGE_SIZES, dcgan_discriminator
 from keras_ssl.layers.channel_wise_dense import ChannelWiseDense
 from keras_ssl.losses import gan as gan_losses
-from keras_ssl.methods.gan import PAPER_ADAM
+from keras_ssl.methods.adversarial import AdversarialModel
 from keras_ssl.methods.registry import register_method
 from keras_ssl.ops.masks import MASK_KINDS, dilate_mask, make_masks
 from keras_ssl.training.distribute import num_replicas, replica_share
@@ -91,7 +91,7 @@ def _uint8_images(images):
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class ContextEncoder(keras.Model):
+class ContextEncoder(AdversarialModel):
     """Context encoder (Pathak et al. 2016); see the module docstring.
 
     Args:
@@ -196,40 +196,9 @@ class ContextEncoder(keras.Model):
         return list(self.trackers.values())
 
     # ------------------------------------------------------------ training set-up
-    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
-        """Set the optimizers (default: Adam(2e-4, beta1 0.5) for both).
-
-        `g_optimizer` updates the encoder and decoder, `d_optimizer` the
-        discriminator; both are built here, so that compiling inside
-        `strategy.scope()` creates their slots under the strategy.
-        """
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(**PAPER_ADAM)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(**PAPER_ADAM)
-        if self.g_optimizer is self.d_optimizer:
-            raise ValueError(
-                "g_optimizer and d_optimizer must be two different optimizer objects."
-            )
-        super().compile(optimizer=self.g_optimizer, **kwargs)
-        self.g_optimizer.build(self.network_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-
-    def get_compile_config(self):
-        if self.g_optimizer is None:
-            return None
-        return {
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-        }
-
-    def compile_from_config(self, config):
-        self.compile(
-            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
-            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
-        )
-
     @property
-    def network_variables(self):
-        """Trainable variables of the inpainting network (encoder + decoder)."""
+    def generator_variables(self):
+        """`g_optimizer` updates the inpainting network (encoder + decoder)."""
         return self.encoder.trainable_variables + self.decoder.trainable_variables
 
     # ------------------------------------------------------------------ network
@@ -345,7 +314,7 @@ class ContextEncoder(keras.Model):
             fake_logits = self.discriminate(completed, training=True)
             g_loss, terms = self.generator_loss(images, predictions, masks, fake_logits)
             scaled = self.g_optimizer.scale_loss(g_loss / replicas)
-        self._minimize(self.g_optimizer, self.network_variables, tape, scaled)
+        self._minimize(self.g_optimizer, self.generator_variables, tape, scaled)
         completed = ops.stop_gradient(completed)
         batch = ops.shape(images)[0]
         with tf.GradientTape() as tape:

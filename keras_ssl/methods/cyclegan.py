@@ -32,6 +32,7 @@ from keras_ssl.architectures.cyclegan_resnet import cyclegan_resnet_generator
 from keras_ssl.architectures.patch_discriminator import patch_discriminator
 from keras_ssl.layers.image_pool import ImagePool
 from keras_ssl.losses import gan as gan_losses
+from keras_ssl.methods.adversarial import AdversarialModel
 from keras_ssl.methods.pix2pix import (
     _replicas,
     _shape,
@@ -115,7 +116,7 @@ def _l1(x, y):
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class CycleGAN(keras.Model):
+class CycleGAN(AdversarialModel):
     """CycleGAN trained with `model.fit` on (a, b) batches of two domains.
 
     Args:
@@ -281,29 +282,10 @@ class CycleGAN(keras.Model):
         `constant_steps` and `decay_steps` a `LinearDecay` schedule (the
         paper: 100 epochs each, in steps).
         """
-        self.g_optimizer = g_optimizer or paper_adam(constant_steps, decay_steps)
-        self.d_optimizer = d_optimizer or paper_adam(constant_steps, decay_steps)
-        if self.g_optimizer is self.d_optimizer:
-            raise ValueError(
-                "g_optimizer and d_optimizer must be two different optimizer "
-                "objects (each keeps slots for its own models' variables)."
-            )
-        super().compile(optimizer=self.g_optimizer, **kwargs)
-        self.g_optimizer.build(self.generator_variables)
-        self.d_optimizer.build(self.discriminator_variables)
-
-    def get_compile_config(self):
-        if self.g_optimizer is None:
-            return None
-        return {
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-        }
-
-    def compile_from_config(self, config):
-        self.compile(
-            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
-            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
+        super().compile(
+            g_optimizer=g_optimizer or paper_adam(constant_steps, decay_steps),
+            d_optimizer=d_optimizer or paper_adam(constant_steps, decay_steps),
+            **kwargs,
         )
 
     def fit(self, x=None, y=None, **kwargs):

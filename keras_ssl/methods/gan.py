@@ -31,13 +31,11 @@ from keras import ops
 
 from keras_ssl.architectures.gan_networks import gan_networks
 from keras_ssl.losses import gan as gan_losses
+from keras_ssl.methods.adversarial import AdversarialModel
 from keras_ssl.methods.registry import register_method
 from keras_ssl.training.callbacks.nan_guard import NaNGuard
 from keras_ssl.training.distribute import num_replicas, replica_share
 from keras_ssl.utils.validation import check_int, check_number, check_weight
-
-# compare_gan's CIFAR-10 configuration (REFERENCES: lr 2e-4, Adam(0.5, 0.999)).
-PAPER_ADAM = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
 
 
 def _slice_outputs(outputs, start, stop=None):
@@ -45,7 +43,7 @@ def _slice_outputs(outputs, start, stop=None):
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class GAN(keras.Model):
+class GAN(AdversarialModel):
     """Unconditional GAN trained with `model.fit` (see the module docstring).
 
     Args:
@@ -180,48 +178,6 @@ class GAN(keras.Model):
         for key in ("generator", "discriminator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
-
-    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
-        """Set the two optimizers (default: the paper's Adam(2e-4, 0.5, 0.999)).
-
-        Both are built here on their models' variables, so that compiling
-        inside `strategy.scope()` creates all their slots under the strategy.
-        Other keyword arguments (`jit_compile`, `steps_per_execution`, ...) go
-        to `keras.Model.compile`.
-        """
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(**PAPER_ADAM)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(**PAPER_ADAM)
-        for name, opt in (
-            ("g_optimizer", self.g_optimizer),
-            ("d_optimizer", self.d_optimizer),
-        ):
-            if not isinstance(opt, keras.optimizers.Optimizer):
-                raise TypeError(
-                    f"{name} must be a keras.optimizers.Optimizer. "
-                    f"Received: {name}={opt!r}"
-                )
-        if self.g_optimizer is self.d_optimizer:
-            raise ValueError(
-                "g_optimizer and d_optimizer must be two different optimizer "
-                "objects (each keeps slots for its own model's variables)."
-            )
-        super().compile(optimizer=self.g_optimizer, **kwargs)
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-
-    def get_compile_config(self):
-        if self.g_optimizer is None:
-            return None
-        return {
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-        }
-
-    def compile_from_config(self, config):
-        self.compile(
-            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
-            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
-        )
 
     # ------------------------------------------------------------------ data
     def _unpack(self, data):

@@ -34,11 +34,11 @@ from keras import ops
 from keras_ssl.architectures.patch_discriminator import patch_discriminator
 from keras_ssl.architectures.unet import unet_generator
 from keras_ssl.losses import gan as gan_losses
+from keras_ssl.methods.adversarial import AdversarialModel
 from keras_ssl.methods.registry import register_method
 from keras_ssl.training.callbacks.nan_guard import NaNGuard
 from keras_ssl.utils.validation import check_choice, check_int, check_weight
 
-PAPER_ADAM = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
 TRANSLATE_MODES = ("eval", "paper")
 
 
@@ -135,7 +135,7 @@ def _shape(model, index=0, output=False):
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class Pix2Pix(keras.Model):
+class Pix2Pix(AdversarialModel):
     """pix2pix conditional GAN trained with `model.fit` on (input, target).
 
     Args:
@@ -222,33 +222,6 @@ class Pix2Pix(keras.Model):
         return cls(**config)
 
     # ---------------------------------------------------------------- compile
-    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
-        """The two optimizers (default: the paper's Adam(2e-4, 0.5, 0.999))."""
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(**PAPER_ADAM)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(**PAPER_ADAM)
-        if self.g_optimizer is self.d_optimizer:
-            raise ValueError(
-                "g_optimizer and d_optimizer must be two different optimizer "
-                "objects (each keeps slots for its own model's variables)."
-            )
-        super().compile(optimizer=self.g_optimizer, **kwargs)
-        self.g_optimizer.build(self.generator.trainable_variables)
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-
-    def get_compile_config(self):
-        if self.g_optimizer is None:
-            return None
-        return {
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-        }
-
-    def compile_from_config(self, config):
-        self.compile(
-            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
-            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
-        )
-
     def fit(self, x=None, y=None, **kwargs):
         """`keras.Model.fit` on (inputs, targets); checks the first batch."""
         if self.g_optimizer is None:
