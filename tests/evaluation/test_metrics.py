@@ -47,7 +47,10 @@ def test_fid_of_samples_approaches_the_population_value():
     y = rng.multivariate_normal(mu2, s2, size=40000)
     a, b = FeatureStatistics().update(x), FeatureStatistics().update(y)
     value = frechet_distance(a.mean, a.covariance, b.mean, b.covariance)
-    assert value == pytest.approx(_closed_form_fid(mu1, s1, mu2, s2), abs=0.1)
+    # The sample estimate's noise grows with the distance itself (the random
+    # covariances make it anywhere from a few units to tens): 1 % relative.
+    expected = _closed_form_fid(mu1, s1, mu2, s2)
+    assert value == pytest.approx(expected, rel=0.01, abs=0.1)
 
 
 def test_fid_with_itself_is_zero_and_fid_is_symmetric():
