@@ -25,9 +25,15 @@ right away (Keras imports no third-party module while loading).
 
 import importlib
 
-import keras
+from keras_ssl.commands._quiet import quiet_native_logs
 
-from keras_ssl.version import __version__
+# The `keras-ssl` command hides TensorFlow's native log lines, which has to
+# happen before Keras imports TensorFlow; elsewhere this does nothing.
+quiet_native_logs()
+
+import keras  # noqa: E402
+
+from keras_ssl.version import __version__  # noqa: E402
 
 _SUBPACKAGES = (
     "architectures",

@@ -1,5 +1,7 @@
 import os
 
+import pytest
+
 # Quiet TensorFlow's start-up logs; tests run on the CPU.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -15,3 +17,16 @@ def pytest_pyfunc_call(pyfuncitem):
         pyfuncitem.add_report_section("call", "isolation", reason)
         return True
     return None
+
+
+@pytest.fixture(scope="session")
+def fid_inception_network():
+    """One `fid_inception_v3()` for every module that needs one.
+
+    It has 24M parameters and takes seconds to build. Its weights are
+    whatever the last conversion loaded: a test that reads them loads them
+    itself first.
+    """
+    from keras_ssl.architectures import fid_inception_v3
+
+    return fid_inception_v3()

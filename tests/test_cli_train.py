@@ -2,12 +2,16 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 import yaml
 from PIL import Image
 
-from keras_ssl.cli import main
+from keras_ssl.cli import build_parser, main
+from keras_ssl.commands.train import flags_to_config
+from keras_ssl.training import runner
 
 GAN_FLAGS = [
     "--data",
@@ -56,6 +60,9 @@ def test_train_gan_writes_everything_and_resumes(tmp_path, capsys):
     assert grid.std() > 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 6 and np.isfinite(summary["logs"]["d_loss"])
+    if not tf.config.list_physical_devices("GPU"):
+        # Keras' jit_compile="auto" (no --jit flag) is no XLA on a CPU.
+        assert summary["jit_compile"] is False
 
     # Same command with more steps: resumes at step 6.
     assert main(["train", "gan", *GAN_FLAGS, "--steps", "9", "--out", str(out)]) == 0
@@ -115,3 +122,48 @@ def test_bad_choice_is_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit):
         main(["train", "gan", "--strategy", "tpu"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_jit_flags_set_the_compile_option():
+    parser = build_parser()
+    for flag, value in (("--jit", True), ("--no-jit", False)):
+        config = flags_to_config(parser.parse_args(["train", "gan", flag]))
+        assert config["compile"] == {"jit_compile": value}
+    assert "compile" not in flags_to_config(parser.parse_args(["train", "gan"]))
+
+
+def test_train_instance_discrimination_numbers_the_examples(
+    tmp_path, capsys, monkeypatch
+):
+    built = []
+    build = runner._build_model
+
+    def recording_build(*args, **kwargs):
+        model = build(*args, **kwargs)
+        built.append((model, keras.ops.convert_to_numpy(model.memory_bank.bank)))
+        return model
+
+    monkeypatch.setattr(runner, "_build_model", recording_build)
+    out = tmp_path / "npid"
+    argv = ["train", "instance_discrimination", "--data", "digits", "--no-jit"]
+    argv += ["--image-size", "16", "--limit", "64", "--batch-size", "16"]
+    argv += ["--steps", "4", "--steps-per-epoch", "4", "--out", str(out)]
+    for override in (
+        "model.encoder=nin",
+        "model.encoder_config={width: 8, num_blocks: 3}",
+        "model.num_negatives=16",
+        "model.embedding_dim=8",
+    ):
+        argv += ["--override", override]
+    assert main(argv) == 0
+    assert "completed: step 4" in capsys.readouterr().out
+    model, initial = built[0]
+    # One memory-bank row per example of the (limited) dataset...
+    assert model.num_examples == 64 and initial.shape[0] == 64
+    # ...and 4 steps of 16 are one epoch: every example's row was written
+    # (class labels as indices would touch 10 rows at most).
+    bank = keras.ops.convert_to_numpy(model.memory_bank.bank)
+    written = ~np.isclose(bank, initial).all(axis=1)
+    assert written.all(), int(written.sum())
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    assert saved["compile"] == {"jit_compile": False}

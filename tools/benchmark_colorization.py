@@ -46,14 +46,13 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
-from keras_ssl.data import load_arrays  # noqa: E402
-from keras_ssl.evaluation import knn_accuracy, linear_probe  # noqa: E402
 from keras_ssl.methods import build_method  # noqa: E402
 from keras_ssl.methods.colorization import color_quality, to_uint8  # noqa: E402
 from keras_ssl.ops.color import greyscale, images_to_lab  # noqa: E402
 from keras_ssl.training.callbacks.sample_grid import save_image_grid  # noqa: E402
+from tools._budget import fit_for_budget, load_cifar, merge_json  # noqa: E402
+from tools._budget import probe as shared_probe  # noqa: E402
 
-CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpeg"
 RESULTS = ROOT / "tools" / "results" / "colorization.json"
 FIGURE = ROOT / "docs" / "images" / "colorization_cifar10.png"
 
@@ -64,42 +63,6 @@ METHODS = {
     "colorization_proxy": ("colorization_proxy", {"seed": 0}, True),
     "split_brain": ("split_brain", {}, False),
 }
-
-
-class CpuBudget(keras.callbacks.Callback):
-    """Stop training once the process has used `seconds` of CPU time."""
-
-    def __init__(self, seconds, batch_size):
-        super().__init__()
-        self.seconds = seconds
-        self.batch_size = batch_size
-
-    def on_train_begin(self, logs=None):
-        self.cpu_start = time.process_time()
-        self.wall_start = time.perf_counter()
-        self.steps = 0
-        self.after_first = None
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        if self.steps == 1:
-            # The first step includes tracing; throughput excludes it.
-            self.after_first = (time.process_time(), time.perf_counter())
-        if time.process_time() - self.cpu_start >= self.seconds:
-            self.model.stop_training = True
-
-    def summary(self):
-        cpu_end, wall_end = time.process_time(), time.perf_counter()
-        cpu0, wall0 = self.after_first or (self.cpu_start, self.wall_start)
-        images = max(self.steps - 1, 1) * self.batch_size
-        return {
-            "steps": self.steps,
-            "train_images_seen": self.steps * self.batch_size,
-            "cpu_seconds": round(cpu_end - self.cpu_start, 1),
-            "wall_seconds": round(wall_end - self.wall_start, 1),
-            "images_per_cpu_second": round(images / max(cpu_end - cpu0, 1e-9), 1),
-            "images_per_wall_second": round(images / max(wall_end - wall0, 1e-9), 1),
-        }
 
 
 def build(name, args):
@@ -117,17 +80,14 @@ def build(name, args):
 
 def train(model, images, args, seconds=None):
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
-    budget = CpuBudget(seconds or args.cpu_seconds, args.batch_size)
-    history = model.fit(
+    return fit_for_budget(
+        model,
         images,
+        seconds or args.cpu_seconds,
+        args.batch_size,
         batch_size=args.batch_size,
-        epochs=1000,
         shuffle=True,
-        verbose=0,
-        callbacks=[budget],
     )
-    last = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
-    return budget.summary(), last
 
 
 def probe(encoder, data, grey, args):
@@ -135,18 +95,14 @@ def probe(encoder, data, grey, args):
     if grey:
         train_x = ops.convert_to_numpy(greyscale(train_x))
         test_x = ops.convert_to_numpy(greyscale(test_x))
-    train = (train_x, data["train_y"])
-    test = (test_x, data["test_y"])
     layers = [n for n in ("block2", "block3") if _has_layer(encoder, n)]
-    linear = linear_probe(
-        encoder, train, test, layers=layers or None, epochs=args.probe_epochs, seed=0
+    return shared_probe(
+        encoder,
+        (train_x, data["train_y"]),
+        (test_x, data["test_y"]),
+        layers=layers or None,
+        epochs=args.probe_epochs,
     )
-    knn = knn_accuracy(encoder, train, test, k=200)
-    return {
-        "linear_probe": {k: round(v, 4) for k, v in linear.items()},
-        "linear_probe_best": round(max(linear.values()), 4),
-        "knn_accuracy": round(knn, 4),
-    }
 
 
 def _has_layer(model, name):
@@ -176,15 +132,6 @@ def colour_quality_of(model, test_x, batch_size=250):
     }
 
 
-def merge(results):
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    existing = {}
-    if RESULTS.exists():
-        existing = json.loads(RESULTS.read_text())
-    existing.update(results)
-    RESULTS.write_text(json.dumps(existing, indent=2) + "\n")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
@@ -196,23 +143,18 @@ def main():
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--probe-epochs", type=int, default=20)
+    parser.add_argument("--output", default=str(RESULTS))
+    parser.add_argument("--figure", default=str(FIGURE))
     args = parser.parse_args()
+    output, figure = pathlib.Path(args.output), pathlib.Path(args.figure)
 
-    train_x, train_y = load_arrays(
-        str(CIFAR / "train.zip"),
-        split="train",
-        image_size=32,
-        limit=args.train_images,
-        seed=0,
+    def merge(results):
+        return merge_json(output, results)
+
+    data = load_cifar(
+        args.train_images, args.test_images, test_seed=1, shuffle_test=False
     )
-    test_x, test_y = load_arrays(
-        str(CIFAR / "test.zip"),
-        split="test",
-        image_size=32,
-        limit=args.test_images,
-        seed=1,
-    )
-    data = {"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_y": test_y}
+    train_x, test_x = data["train_x"], data["test_x"]
     merge(
         {
             "setup": {
@@ -240,7 +182,7 @@ def main():
 
     rotnet = build("rotnet", args)
     timing, _ = train(rotnet, train_x, args, seconds=args.baseline_cpu_seconds)
-    merge({"rotnet_speed_baseline": timing})
+    rotnet_speed = merge({"rotnet_speed_baseline": timing})["rotnet_speed_baseline"]
     print("rotnet", timing, flush=True)
 
     sample = test_x[:8]
@@ -261,8 +203,7 @@ def main():
         result = {
             **timing,
             "speed_vs_rotnet": round(
-                timing["images_per_cpu_second"]
-                / merge_read()["rotnet_speed_baseline"]["images_per_cpu_second"],
+                timing["images_per_cpu_second"] / rotnet_speed["images_per_cpu_second"],
                 3,
             ),
             "train_metrics_last_epoch": last,
@@ -279,20 +220,18 @@ def main():
     rows.append(to_uint8(sample))
     grid = np.concatenate(rows)
     big = np.repeat(np.repeat(grid, 3, axis=1), 3, axis=2)
-    FIGURE.parent.mkdir(parents=True, exist_ok=True)
-    save_image_grid(big, FIGURE, columns=len(sample), padding=2)
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    save_image_grid(big, figure, columns=len(sample), padding=2)
     merge(
         {
             "figure": {
-                "path": str(FIGURE.relative_to(ROOT)),
+                "path": str(figure.resolve().relative_to(ROOT))
+                if figure.resolve().is_relative_to(ROOT)
+                else str(figure),
                 "rows": ["greyscale input", *args.methods, "original"],
             }
         }
     )
-
-
-def merge_read():
-    return json.loads(RESULTS.read_text())
 
 
 if __name__ == "__main__":

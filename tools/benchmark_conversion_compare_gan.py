@@ -88,20 +88,6 @@ def _peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def counts(network):
-    import numpy as np
-
-    from keras_ssl.convert.compare_gan import compare_gan_variables
-
-    result = {}
-    for name, variable in compare_gan_variables(network).items():
-        entry = result.setdefault(name.split("/")[0], {"trainable": 0, "all": 0})
-        size = int(np.prod(variable.shape))
-        entry["all"] += size
-        entry["trainable"] += size if variable.trainable else 0
-    return result
-
-
 def measure_conversion(label):
     """In this (child) process: build, write, convert, check; print JSON."""
     import keras
@@ -113,6 +99,7 @@ def measure_conversion(label):
         network_values,
         save_compare_gan_checkpoint,
     )
+    from tests.convert.reference_fixtures import compare_gan_counts
 
     # The values come from the checkpoint, so the networks are built with
     # zero initialisers: an orthogonal 13824 x 1536 kernel costs seconds each.
@@ -145,7 +132,7 @@ def measure_conversion(label):
         json.dumps(
             {
                 "network": label,
-                "counts": counts(target),
+                "counts": compare_gan_counts(target),
                 "build_seconds": round(build_seconds, 2),
                 "write_checkpoint_seconds": round(write_seconds, 2),
                 "convert_seconds": round(convert_seconds, 2),
@@ -161,101 +148,38 @@ def measure_conversion(label):
 def fixture_errors():
     import numpy as np
 
-    from keras_ssl.architectures import resnet_discriminator, resnet_generator
-    from keras_ssl.convert.compare_gan import compare_gan_variables, convert_compare_gan
+    from keras_ssl.convert.compare_gan import convert_compare_gan
+    from tests.convert import reference_fixtures as fixtures
 
-    generators = {
-        "resnet_cifar32_G_sbn": lambda: resnet_generator(
-            32, base_channels=32, style="resnet_cifar", normalization="self_modulated"
-        ),
-        "resnet_cifar32_G_bn": lambda: resnet_generator(
-            32, base_channels=32, style="resnet_cifar", normalization="batch"
-        ),
-        "resnet5_128_G_sbn": lambda: resnet_generator(
-            128, base_channels=8, style="resnet5", normalization="self_modulated"
-        ),
-        "resnet_biggan128_G": lambda: resnet_generator(
-            128, z_dim=120, base_channels=4, num_classes=10, style="resnet_biggan"
-        ),
-    }
-    discriminators = {
-        "resnet_cifar32_D_ssgan": lambda: resnet_discriminator(
-            32, base_channels=16, style="resnet_cifar", rotation_head=True
-        ),
-        "resnet5_128_D_ssgan": lambda: resnet_discriminator(
-            128, base_channels=8, style="resnet5", rotation_head=True
-        ),
-        "resnet_biggan128_D_s3gan": lambda: resnet_discriminator(
-            128,
-            base_channels=8,
-            num_classes=10,
-            style="resnet_biggan",
-            rotation_head=True,
-            class_head=True,
-            project_y=False,
-        ),
-        "resnet_biggan128_D_s3gan_projy": lambda: resnet_discriminator(
-            128,
-            base_channels=8,
-            num_classes=10,
-            style="resnet_biggan",
-            rotation_head=True,
-            class_head=True,
-        ),
-    }
+    def max_error(pairs):
+        return max(float(np.abs(ours - theirs).max()) for ours, theirs in pairs)
 
-    def state_error(network, data, mode):
-        prefix = f"after/{mode}/"
-        changed = {k[len(prefix) :]: v for k, v in data.items() if k.startswith(prefix)}
-        return max(
-            float(np.abs(np.asarray(v) - changed.get(n, data[n])).max())
-            for n, v in compare_gan_variables(network).items()
-        )
-
+    generators = fixtures.COMPARE_GAN_GENERATORS
     results = {}
-    for name, build in {**generators, **discriminators}.items():
-        with np.load(REFERENCE / f"{name}.npz") as file:
-            data = {k: file[k] for k in file.files}
-        meta = json.loads(str(data.pop("__meta__")))
+    for name, build in {**generators, **fixtures.COMPARE_GAN_DISCRIMINATORS}.items():
+        data, meta = fixtures.compare_gan_fixture(REFERENCE / f"{name}.npz")
         entry = {}
         if name in generators:
             for mode in ("inference", "training"):
                 network = convert_compare_gan(data, build())
-                inputs = data["input/z"]
-                if meta.get("num_classes"):
-                    inputs = [inputs, data["input/labels"].astype("int32")]
-                images = np.asarray(network(inputs, training=mode == "training"))
-                expected = 2.0 * data[f"output/{mode}/images"] - 1.0
+                images = fixtures.compare_gan_generator_images(
+                    network, data, meta, mode
+                )
+                state = fixtures.compare_gan_state(network, data, mode)
                 entry[mode] = {
-                    "images (ours = 2 x original - 1)": float(
-                        np.abs(images - expected).max()
-                    ),
-                    "state after the pass": state_error(network, data, mode),
+                    "images (ours = 2 x original - 1)": max_error([images]),
+                    "state after the pass": max_error(state.values()),
                 }
         else:
             network = convert_compare_gan(data, build())
-            x = 2.0 * data["input/d_input"] - 1.0
-            inputs = x
-            if meta.get("num_classes"):
-                y = data["input/d_input_y"]
-                labels = np.where(y.sum(1) > 0.5, y.argmax(1), -1).astype("int32")
-                inputs = [x, labels]
-            out = {k: np.asarray(v) for k, v in network(inputs, training=True).items()}
-            head = "s3gan" if "s3gan" in name else "ssgan"
-            pairs = {
-                "features": "arch/h",
-                "logits": f"{head}/d_logits",
-                "rotation_logits": f"{head}/rotation_logits",
-            }
-            if head == "s3gan":
-                pairs["class_logits"] = "s3gan/aux_logits"
-            entry["training"] = {
-                key: float(np.abs(out[key] - data[f"output/training/{ref}"]).max())
-                for key, ref in pairs.items()
-            }
-            entry["training"]["state after the pass"] = state_error(
-                network, data, "training"
+            outputs = fixtures.compare_gan_discriminator_outputs(
+                network, data, meta, name
             )
+            entry["training"] = {
+                key: max_error([pair]) for key, pair in outputs.items()
+            }
+            state = fixtures.compare_gan_state(network, data, "training")
+            entry["training"]["state after the pass"] = max_error(state.values())
         results[name] = entry
         print(name, json.dumps(entry), flush=True)
     return results

@@ -200,6 +200,7 @@ def fixtures():
         build,
         inputs_of,
         kind,
+        load_fixture,
         nhwc,
         ours,
         outputs_of,
@@ -209,14 +210,7 @@ def fixtures():
         names = sorted(json.load(file))
     rows = {}
     for name in names:
-        with np.load(os.path.join(REFERENCE, f"{name}.npz")) as file:
-            arrays = {k: file[k] for k in file.files}
-        meta = json.loads(str(arrays["__meta__"]))
-        state = {
-            k: v
-            for k, v in arrays.items()
-            if not k.startswith(("input/", "output/", "after/", "__meta__"))
-        }
+        arrays, meta, state = load_fixture(os.path.join(REFERENCE, f"{name}.npz"))
         generator = kind(meta)[0]
         row = {}
         for mode in ("eval", "train"):

@@ -19,12 +19,10 @@ Writes tools/results/fid_inception.json.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import pathlib
 import platform
-import resource
 import sys
 import time
 
@@ -35,90 +33,33 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from keras_ssl import convert, data  # noqa: E402
-from keras_ssl.architectures.fid_inception import (  # noqa: E402
-    BLOCK_LAYERS,
-    fid_inception_v3,
-)
-from keras_ssl.evaluation import (  # noqa: E402
-    compute_statistics,
-    domain_extractor,
-    fid,
-    fid_inception_extractor,
-    inception_extractor,
-    train_domain_classifier,
+from keras_ssl import convert, data, evaluation  # noqa: E402
+from keras_ssl.architectures.fid_inception import fid_inception_v3  # noqa: E402
+from tests.convert.reference_fixtures import (  # noqa: E402
+    fid_comparisons,
+    fid_outputs,
+    fid_state_dict,
+    load_npz,
+    relative_difference,
 )
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "cifar10-jpeg"
 REFERENCE = ROOT.parent / "shared" / "reference" / "fid_inception"
 
 
-def cpu_seconds():
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def fill_value(key, shape):
-    """The fixture README's fill rule."""
-    leaf = key.rsplit(".", 1)[-1]
-    if leaf == "num_batches_tracked":
-        return np.zeros(shape, dtype=np.int64)
-    seed = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "little")
-    rng = np.random.default_rng(seed)
-    if leaf == "weight" and len(shape) >= 2:
-        v = rng.normal(0.0, np.sqrt(2.0 / np.prod(shape[1:])), size=shape)
-    elif leaf == "weight":
-        v = rng.uniform(0.5, 1.5, size=shape)
-    elif key == "fc.bias":
-        v = rng.normal(0.0, 0.01, size=shape)
-    elif leaf in ("bias", "running_mean"):
-        v = rng.normal(0.0, 0.1, size=shape)
-    elif leaf == "running_var":
-        v = rng.uniform(0.5, 1.5, size=shape)
-    else:
-        raise ValueError(key)
-    return v.astype(np.float32)
-
-
 def fixture_agreement():
-    keys = json.loads((REFERENCE / "state_dict_keys.json").read_text())["keys"]
-    state = {e["key"]: fill_value(e["key"], tuple(e["shape"])) for e in keys}
+    state = fid_state_dict(REFERENCE / "state_dict_keys.json")
     network = convert.convert("pytorch_fid_inception", state, fid_inception_v3())
-    probe = keras.Model(
-        network.inputs,
-        {
-            "pool3": network.get_layer("pool3").output,
-            "logits": network.get_layer("fc").output,
-            **{
-                f"block{i}": network.get_layer(n).output
-                for i, n in enumerate(BLOCK_LAYERS)
-            },
-        },
-    )
-    reference = np.load(REFERENCE / "fid_inception.npz")
+    reference = load_npz(REFERENCE / "fid_inception.npz")
     result = {}
-    for size in ("x299", "x32"):
-        out = probe.predict_on_batch(2.0 * reference[f"{size}_nhwc"] - 1.0)
-        pairs = {
-            "pool3": (out["pool3"], reference[f"{size}_pool3"]),
-            "logits": (out["logits"], reference[f"{size}_logits"]),
-            "pool3_vs_float64": (out["pool3"], reference[f"{size}_pool3_f64"]),
-            "logits_vs_float64": (out["logits"], reference[f"{size}_logits_f64"]),
-        }
-        for i in range(3):
-            pairs[f"block{i}_mean"] = (
-                out[f"block{i}"].mean(axis=(1, 2)),
-                reference[f"{size}_block{i}_mean"],
-            )
+    for size, out in fid_outputs(network, reference).items():
         result[size] = {
             name: {
                 "max_abs_diff": float(np.abs(ours - ref.astype(np.float64)).max()),
                 "max_abs_ref": float(np.abs(ref).max()),
-                "relative": float(
-                    np.abs(ours - ref.astype(np.float64)).max() / np.abs(ref).max()
-                ),
+                "relative": relative_difference(ours, ref),
             }
-            for name, (ours, ref) in pairs.items()
+            for name, (ours, ref) in fid_comparisons(out, reference, size).items()
         }
         print(size, {k: f"{v['max_abs_diff']:.2e}" for k, v in result[size].items()})
     return result
@@ -126,10 +67,10 @@ def fixture_agreement():
 
 def time_extractor(network, images, batch_size):
     network.predict_on_batch(images[:batch_size])  # trace / warm up
-    start, cpu = time.time(), cpu_seconds()
+    start, cpu = time.time(), time.process_time()
     for i in range(0, len(images), batch_size):
         network.predict_on_batch(images[i : i + batch_size])
-    wall, used = time.time() - start, cpu_seconds() - cpu
+    wall, used = time.time() - start, time.process_time() - cpu
     return {
         "images": len(images),
         "batch_size": batch_size,
@@ -154,7 +95,7 @@ def main():
         "--output", default=str(ROOT / "tools" / "results" / "fid_inception.json")
     )
     args = parser.parse_args()
-    wall0, cpu0 = time.time(), cpu_seconds()
+    wall0, cpu0 = time.time(), time.process_time()
     load_start = os.getloadavg()
     train_zip = os.path.join(args.data_dir, "train.zip")
     test_zip = os.path.join(args.data_dir, "test.zip")
@@ -173,8 +114,8 @@ def main():
     print(f"train {train_x.shape}, test {test_x.shape}", flush=True)
 
     keras.utils.set_random_seed(args.seed)
-    fid_net = fid_inception_extractor(weights=None)
-    keras_net = inception_extractor(weights=None)
+    fid_net = evaluation.fid_inception_extractor(weights=None)
+    keras_net = evaluation.inception_extractor(weights=None)
     timing_images = test_x[: args.timing_images]
     timing = {
         "fid_inception": time_extractor(fid_net, timing_images, args.batch_size),
@@ -190,8 +131,8 @@ def main():
     del keras_net
 
     # Domain features: classifier on the first images, FID on the others.
-    start, cpu = time.time(), cpu_seconds()
-    classifier = train_domain_classifier(
+    start, cpu = time.time(), time.process_time()
+    classifier = evaluation.train_domain_classifier(
         (train_x[: args.classifier_images], train_y[: args.classifier_images]),
         epochs=args.epochs,
         width=args.width,
@@ -201,31 +142,33 @@ def main():
     )
     classifier_seconds = time.time() - start
     fid_train = train_x[args.classifier_images :]
-    domain = domain_extractor(classifier)
-    start, cpu = time.time(), cpu_seconds()
-    fid_domain = fid(fid_train, test_x, domain, batch_size=500, verbose=False)
+    domain = evaluation.domain_extractor(classifier)
+    start, cpu = time.time(), time.process_time()
+    fid_domain = evaluation.fid(
+        fid_train, test_x, domain, batch_size=500, verbose=False
+    )
     domain_fid = {
         "fid": fid_domain,
         "images_per_side": len(fid_train),
         "wall_seconds": time.time() - start,
-        "cpu_seconds": cpu_seconds() - cpu,
+        "cpu_seconds": time.process_time() - cpu,
         "classifier_training_seconds": classifier_seconds,
     }
     print("domain", domain_fid, flush=True)
 
     n = args.architecture_fid_images
-    start, cpu = time.time(), cpu_seconds()
-    train_stats = compute_statistics(
+    start, cpu = time.time(), time.process_time()
+    train_stats = evaluation.compute_statistics(
         fid_train[:n], fid_net, batch_size=args.batch_size, verbose=False
     )
-    fid_random = fid(
+    fid_random = evaluation.fid(
         test_x[:n], train_stats, fid_net, batch_size=args.batch_size, verbose=False
     )
     architecture_fid = {
         "fid_random_weights_meaningless": fid_random,
         "images_per_side": n,
         "wall_seconds": time.time() - start,
-        "cpu_seconds": cpu_seconds() - cpu,
+        "cpu_seconds": time.process_time() - cpu,
         "images_per_second": 2 * n / (time.time() - start),
     }
     print("architecture", architecture_fid, flush=True)
@@ -256,7 +199,7 @@ def main():
         "fid_cifar10_train_vs_test_fid_architecture_random": architecture_fid,
         "total": {
             "wall_seconds": time.time() - wall0,
-            "cpu_seconds": cpu_seconds() - cpu0,
+            "cpu_seconds": time.process_time() - cpu0,
         },
     }
     pathlib.Path(args.output).parent.mkdir(parents=True, exist_ok=True)

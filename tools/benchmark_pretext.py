@@ -45,10 +45,11 @@ import tensorflow as tf  # noqa: E402
 
 from keras_ssl.architectures.nin import nin_encoder  # noqa: E402
 from keras_ssl.data import load_arrays  # noqa: E402
-from keras_ssl.evaluation import knn_accuracy, linear_probe, ood_auroc  # noqa: E402
+from keras_ssl.evaluation import ood_auroc  # noqa: E402
 from keras_ssl.methods import build_method, get_builder  # noqa: E402
+from tools._budget import fit_for_budget, load_cifar, merge_json  # noqa: E402
+from tools._budget import probe as shared_probe  # noqa: E402
 
-CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpeg"
 RESULTS = ROOT / "tools" / "results" / "pretext.json"
 
 PRETEXT_METHODS = (
@@ -62,8 +63,10 @@ PRETEXT_METHODS = (
     "multitask",
 )
 # Builder arguments of the benchmark's runs (settings, not code paths): every
-# method reports its own chance level (`pretext_chance`) and builds its own
-# training input (`training_data`), so the runs below have no per-method code.
+# method reports its own chance level (`pretext_chance`, from its
+# `chance_accuracy`) and builds its own training input (`training_data`, with
+# the labels or example indices it declares it requires), so the runs below
+# have no per-method code.
 BUILD_ARGUMENTS = {
     "rotation_decoupling": {"seed": 0},
     "jigsaw": {"seed": 0},
@@ -76,43 +79,6 @@ BUILD_ARGUMENTS = {
 # Images per batch relative to --batch-size: Exemplar's 8 views of 32 images
 # make 256 crops, as many as RotNet's 64 images x 4 rotations.
 BATCH_FRACTION = {"exemplar": 0.5}
-
-
-class CpuBudget(keras.callbacks.Callback):
-    """Stop training once the process has used `seconds` of CPU time."""
-
-    def __init__(self, seconds, batch_size):
-        super().__init__()
-        self.seconds = seconds
-        self.batch_size = batch_size
-
-    def on_train_begin(self, logs=None):
-        self.cpu_start = time.process_time()
-        self.wall_start = time.perf_counter()
-        self.steps = 0
-        self.after_first = None
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        if self.steps == 1:
-            # The first step includes tracing; throughput excludes it.
-            self.after_first = (time.process_time(), time.perf_counter())
-        if time.process_time() - self.cpu_start >= self.seconds:
-            self.model.stop_training = True
-
-    def summary(self):
-        cpu_end, wall_end = time.process_time(), time.perf_counter()
-        timed_steps = max(self.steps - 1, 1)
-        cpu0, wall0 = self.after_first or (self.cpu_start, self.wall_start)
-        images = timed_steps * self.batch_size
-        return {
-            "steps": self.steps,
-            "train_images_seen": self.steps * self.batch_size,
-            "cpu_seconds": round(cpu_end - self.cpu_start, 1),
-            "wall_seconds": round(wall_end - self.wall_start, 1),
-            "images_per_wall_second": round(images / max(wall_end - wall0, 1e-9), 1),
-            "images_per_cpu_second": round(images / max(cpu_end - cpu0, 1e-9), 1),
-        }
 
 
 def encoder_config(args):
@@ -129,26 +95,13 @@ def full_image_encoder(encoder, args):
 
 
 def probe(encoder, data, args):
-    train = (data["probe_x"], data["probe_y"])
-    test = (data["test_x"], data["test_y"])
     layers = [f"block{i}" for i in range(2, args.num_blocks + 1)]
-    linear = linear_probe(
-        encoder, train, test, layers=layers, epochs=args.probe_epochs, seed=0
-    )
-    knn = knn_accuracy(encoder, train, test, k=min(200, len(train[0])))
-    return {
-        "linear_probe": {k: round(v, 4) for k, v in linear.items()},
-        "linear_probe_best": round(max(linear.values()), 4),
-        "knn_accuracy": round(knn, 4),
-    }
-
-
-def dataset(x, y, batch_size, seed):
-    return (
-        tf.data.Dataset.from_tensor_slices((x, y))
-        .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size, drop_remainder=True)
-        .prefetch(tf.data.AUTOTUNE)
+    return shared_probe(
+        encoder,
+        (data["probe_x"], data["probe_y"]),
+        (data["test_x"], data["test_y"]),
+        layers=layers,
+        epochs=args.probe_epochs,
     )
 
 
@@ -164,12 +117,9 @@ def build(name, args, **extra):
 def train(model, data_train, batch_size, args, callbacks=()):
     # One optimizer for every model, so that only the objective differs.
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
-    budget = CpuBudget(args.cpu_seconds, batch_size)
-    history = model.fit(
-        data_train, epochs=1000, verbose=0, callbacks=[budget, *callbacks]
+    return fit_for_budget(
+        model, data_train, args.cpu_seconds, batch_size, callbacks=callbacks
     )
-    last = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
-    return budget.summary(), last
 
 
 def run_pretext(name, data, args):
@@ -209,9 +159,11 @@ def run_random(data, args):
 
 def run_supervised(data, args):
     model = build("rotation_auxiliary", args, num_classes=10, rotation_weight=0.0)
-    train_data = dataset(data["train_x"], data["train_y"], args.batch_size, 0)
+    train_data, _ = model.training_data(
+        data["train_x"], data["train_y"], batch_size=args.batch_size, seed=0
+    )
+    # With rotation_weight=0 the model logs only its classifier's metrics.
     timing, last = train(model, train_data, args.batch_size, args)
-    last = {k: v for k, v in last.items() if not k.startswith("pretext")}
     test = model.evaluate(
         tf.data.Dataset.from_tensor_slices((data["test_x"], data["test_y"])).batch(
             args.batch_size
@@ -258,10 +210,10 @@ def run_rotation_auxiliary(data, args):
         ("without_rotation_loss", 0.0),
     ):
         model = build("rotation_auxiliary", args, num_classes=9, rotation_weight=weight)
-        train_data = dataset(train_x, train_y, args.batch_size, 0)
+        train_data, _ = model.training_data(
+            train_x, train_y, batch_size=args.batch_size, seed=0
+        )
         timing, last = train(model, train_data, args.batch_size, args)
-        if weight == 0:
-            last = {k: v for k, v in last.items() if not k.startswith("pretext")}
         test = model.evaluate(
             tf.data.Dataset.from_tensor_slices(
                 (inside, data["test_y"][test_keep])
@@ -278,7 +230,7 @@ def run_rotation_auxiliary(data, args):
             ),
             "auroc": {},
         }
-        if weight > 0:
+        if "pretext_accuracy" in test:
             entry["test_rotation_accuracy"] = round(float(test["pretext_accuracy"]), 4)
         # The authors' multi-class score, its KL term alone, and the
         # one-class score (which needs a trained rotation head).
@@ -302,38 +254,18 @@ def run_rotation_auxiliary(data, args):
 
 
 def load_data(args):
-    train_x, train_y = load_arrays(
-        str(CIFAR / "train.zip"),
-        split="train",
-        image_size=32,
-        limit=args.train_limit,
-        seed=0,
-    )
-    test_x, test_y = load_arrays(
-        str(CIFAR / "test.zip"),
-        split="test",
-        image_size=32,
-        limit=args.test_limit + args.eval_limit,
-        seed=0,
-    )
-    # The subset comes ordered by class; the split must not be.
-    order = np.random.default_rng(0).permutation(len(test_x))
-    test_x, test_y = test_x[order], test_y[order]
+    data = load_cifar(args.train_limit, args.test_limit + args.eval_limit)
+    test_x, test_y = data["test_x"], data["test_y"]
     return {
-        "train_x": train_x,
-        "train_y": train_y,
-        "probe_x": train_x,
-        "probe_y": train_y,
+        "train_x": data["train_x"],
+        "train_y": data["train_y"],
+        "probe_x": data["train_x"],
+        "probe_y": data["train_y"],
         "test_x": test_x[: args.test_limit],
         "test_y": test_y[: args.test_limit],
         "eval_x": test_x[args.test_limit :],
         "eval_y": test_y[args.test_limit :],
     }
-
-
-def write(results, path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
 
 
 def markdown(results):
@@ -435,8 +367,7 @@ def main(argv=None):
         return 0
 
     output = pathlib.Path(args.output)
-    results = json.loads(output.read_text()) if output.exists() else {}
-    results["setup"] = {
+    setup = {
         "command": "nice -n 10 .venv/bin/python tools/benchmark_pretext.py "
         + " ".join(argv if argv is not None else sys.argv[1:]),
         "data": (
@@ -463,7 +394,16 @@ def main(argv=None):
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores shared, "
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}",
     }
-    results.setdefault("methods", {})
+
+    def record_setup(results):
+        # Several runs (e.g. in parallel, on disjoint --methods) may fill one
+        # file with the same settings: every command is kept.
+        commands = results.get("setup", {}).get("commands", [])
+        if setup["command"] not in commands:
+            commands.append(setup["command"])
+        results["setup"] = {**results.get("setup", {}), **setup, "commands": commands}
+
+    merge_json(output, record_setup)
     data = load_data(args)
     started = time.process_time()
     for name in args.methods:
@@ -481,11 +421,13 @@ def main(argv=None):
         entry = runner(data, args)
         entry["total_cpu_seconds"] = round(time.process_time() - t0, 1)
         key = "rotation_auxiliary_ood" if name == "rotation_auxiliary" else name
-        results["methods"][key] = entry
-        results["setup"]["total_cpu_seconds_last_run"] = round(
-            time.process_time() - started, 1
-        )
-        write(results, output)
+        used = round(time.process_time() - started, 1)
+
+        def record(results, key=key, entry=entry, used=used):
+            results.setdefault("methods", {})[key] = entry
+            results["setup"]["total_cpu_seconds_last_run"] = used
+
+        merge_json(output, record)
         print(json.dumps(entry), flush=True)
     return 0
 

@@ -13,6 +13,13 @@ of process CPU seconds (a busy machine does not shorten a run), then:
   the untrained network;
 - BiGAN: reconstruction error x -> E -> G on the test subset ([0, 1] scale),
   against the untrained networks and the mean training image;
+- `bigan_digits` (no CIFAR-10): BiGAN on the real 8x8 digits at 16x16 for
+  `--digits-steps` steps (z_dim 32, width 32, batch 64), evaluated every
+  500 steps on the 359 test digits: reconstruction error against x, against
+  another test image (G(E(x')) for x' != x) and against a random training
+  image, and the share of reconstructions whose nearest training image has
+  x's class (chance about 0.1); then the encoder's linear probe and kNN
+  against the untrained encoder;
 - training throughput in images per CPU second and per wall second, and its
   ratio to a supervised step (cross-entropy through the same encoder and a
   linear head) timed in the same run.
@@ -22,18 +29,17 @@ original) and BiGAN reconstructions.
 
     nice -n 10 .venv/bin/python tools/benchmark_reconstruction.py
     nice -n 10 .venv/bin/python tools/benchmark_reconstruction.py --methods bigan
+    nice -n 10 .venv/bin/python tools/benchmark_reconstruction.py --methods bigan_digits
 
 Results are merged into tools/results/reconstruction.json after every method.
 """
 
 import argparse
-import fcntl
 import json
 import os
 import pathlib
 import platform
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -46,8 +52,6 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from keras_ssl.data import load_arrays  # noqa: E402
-from keras_ssl.evaluation import knn_accuracy, linear_probe  # noqa: E402
 from keras_ssl.methods import (  # noqa: E402
     build_bigan,
     build_context_encoder,
@@ -56,47 +60,12 @@ from keras_ssl.methods import (  # noqa: E402
 from keras_ssl.methods.rotation_decoupling import indexed_dataset  # noqa: E402
 from keras_ssl.ops import make_masks  # noqa: E402
 from keras_ssl.training.callbacks.sample_grid import save_image_grid  # noqa: E402
+from tools._budget import fit_for_budget, load_cifar, merge_json  # noqa: E402
+from tools._budget import probe as shared_probe  # noqa: E402
 
-CIFAR = ROOT.parent / "shared" / "data" / "cifar10-jpeg"
 RESULTS = ROOT / "tools" / "results" / "reconstruction.json"
 FIGURES = ROOT / "docs" / "images"
-METHODS = ("context_encoder", "instance_discrimination", "bigan")
-
-
-class CpuBudget(keras.callbacks.Callback):
-    """Stop training once the process has used `seconds` of CPU time."""
-
-    def __init__(self, seconds, batch_size):
-        super().__init__()
-        self.seconds = seconds
-        self.batch_size = batch_size
-
-    def on_train_begin(self, logs=None):
-        self.cpu_start = time.process_time()
-        self.wall_start = time.perf_counter()
-        self.steps = 0
-        self.after_first = None
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps += 1
-        if self.steps == 1:
-            # The first step includes tracing; throughput excludes it.
-            self.after_first = (time.process_time(), time.perf_counter())
-        if time.process_time() - self.cpu_start >= self.seconds:
-            self.model.stop_training = True
-
-    def summary(self):
-        cpu_end, wall_end = time.process_time(), time.perf_counter()
-        timed = max(self.steps - 1, 1) * self.batch_size
-        cpu0, wall0 = self.after_first or (self.cpu_start, self.wall_start)
-        return {
-            "steps": self.steps,
-            "train_images_seen": self.steps * self.batch_size,
-            "cpu_seconds": round(cpu_end - self.cpu_start, 1),
-            "wall_seconds": round(wall_end - self.wall_start, 1),
-            "images_per_wall_second": round(timed / max(wall_end - wall0, 1e-9), 1),
-            "images_per_cpu_second": round(timed / max(cpu_end - cpu0, 1e-9), 1),
-        }
+METHODS = ("context_encoder", "instance_discrimination", "bigan", "bigan_digits")
 
 
 def supervised_throughput(encoder, data, batch_size, steps=15):
@@ -118,18 +87,24 @@ def supervised_throughput(encoder, data, batch_size, steps=15):
     return steps * batch_size / max(time.process_time() - cpu0, 1e-9)
 
 
-def probe(encoder, layers, data, args):
-    train = (data["train_x"], data["train_y"])
-    test = (data["test_x"], data["test_y"])
-    linear = linear_probe(
-        encoder, train, test, layers=layers, epochs=args.probe_epochs, seed=0
+def add_supervised_speed(entry, encoder, data, batch_size):
+    """Adds the supervised step's throughput and the entry's ratio to it."""
+    entry["supervised_images_per_cpu_second"] = round(
+        supervised_throughput(encoder, data, batch_size), 1
     )
-    knn = knn_accuracy(encoder, train, test, k=min(200, len(train[0])))
-    return {
-        "linear_probe": {k: round(v, 4) for k, v in linear.items()},
-        "linear_probe_best": round(max(linear.values()), 4),
-        "knn_accuracy": round(knn, 4),
-    }
+    entry["speed_vs_supervised"] = round(
+        entry["images_per_cpu_second"] / entry["supervised_images_per_cpu_second"], 3
+    )
+
+
+def probe(encoder, layers, data, args):
+    return shared_probe(
+        encoder,
+        (data["train_x"], data["train_y"]),
+        (data["test_x"], data["test_y"]),
+        layers=layers,
+        epochs=args.probe_epochs,
+    )
 
 
 def image_dataset(x, batch_size, seed):
@@ -144,12 +119,9 @@ def image_dataset(x, batch_size, seed):
 
 def train(model, dataset, batch_size, args, **compile_kwargs):
     model.compile(**compile_kwargs)
-    budget = CpuBudget(args.cpu_seconds, batch_size)
-    history = model.fit(
-        dataset, epochs=1000, steps_per_epoch=20, verbose=0, callbacks=[budget]
+    return fit_for_budget(
+        model, dataset, args.cpu_seconds, batch_size, steps_per_epoch=20
     )
-    last = {k: round(float(v[-1]), 4) for k, v in history.history.items()}
-    return budget.summary(), last
 
 
 def masked_quality(images, completed, masks):
@@ -203,13 +175,8 @@ def run_context_encoder(data, args):
         "inpainting": inpainting_quality(model, data["test_x"]),
         "inpainting_untrained": untrained,
     }
-    entry["supervised_images_per_cpu_second"] = round(
-        supervised_throughput(model.encoder, data, args.batch_size), 1
-    )
-    entry["speed_vs_supervised"] = round(
-        entry["images_per_cpu_second"] / entry["supervised_images_per_cpu_second"], 3
-    )
-    figure_inpainting(model, data["test_x"][:8])
+    add_supervised_speed(entry, model.encoder, data, args.batch_size)
+    figure_inpainting(model, data["test_x"][:8], bigan_figures(args))
     return entry
 
 
@@ -262,12 +229,7 @@ def run_instance_discrimination(data, args):
             4,
         ),
     }
-    entry["supervised_images_per_cpu_second"] = round(
-        supervised_throughput(model.encoder, data, args.batch_size), 1
-    )
-    entry["speed_vs_supervised"] = round(
-        entry["images_per_cpu_second"] / entry["supervised_images_per_cpu_second"], 3
-    )
+    add_supervised_speed(entry, model.encoder, data, args.batch_size)
     return entry
 
 
@@ -305,7 +267,84 @@ def run_bigan(data, args):
     entry["speed_vs_supervised"] = round(
         entry["images_per_cpu_second"] / entry["supervised_images_per_cpu_second"], 3
     )
-    figure_bigan(model, data["test_x"][:8])
+    figure_bigan(model, data["test_x"][:8], bigan_figures(args))
+    return entry
+
+
+def bigan_inversion(model, images, labels, train_x, train_y):
+    """Errors of G(E(x)) against x and against other images; class kept."""
+    rec = np.asarray(model.reconstruct(images))
+
+    def mse(a, b):
+        return round(float(np.mean(((a - b) / 2.0) ** 2)), 5)
+
+    flat_rec = rec.reshape(len(rec), -1)
+    flat_train = train_x.reshape(len(train_x), -1)
+    distances = (flat_train**2).sum(1) - 2 * flat_rec @ flat_train.T
+    nearest = train_y[distances.argmin(1)]
+    return {
+        "reconstruction_error": mse(rec, images),
+        "error_against_another_test_image": mse(np.roll(rec, 1, axis=0), images),
+        "class_kept": round(float(np.mean(nearest == labels)), 4),
+    }
+
+
+def run_bigan_digits(_, args):
+    from keras_ssl.data import load_arrays
+
+    train_x, train_y = load_arrays("digits", split="train", image_size=16)
+    test_x, test_y = load_arrays("digits", split="test", image_size=16)
+    data = {"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_y": test_y}
+    keras.utils.set_random_seed(0)
+    model = build_bigan(16, channels=1, z_dim=32, width=32, seed=0)
+    model.compile()
+    layers = ["act_1", "act_2", "codes"]
+    random_probe = probe(model.encoder, layers, data, args)
+    rng = np.random.default_rng(0)
+    other = train_x[rng.integers(0, len(train_x), len(test_x))]
+    entry = {
+        "data": "digits (sklearn, 1438 train / 359 test), resized to 16x16",
+        "z_dim": 32,
+        "width": 32,
+        "batch_size": 64,
+        "error_random_training_image": round(
+            float(np.mean(((other - test_x) / 2.0) ** 2)), 5
+        ),
+        "error_mean_training_image": round(
+            float(np.mean(((train_x.mean(0, keepdims=True) - test_x) / 2.0) ** 2)),
+            5,
+        ),
+        "class_kept_chance": round(
+            float(np.sum(np.bincount(test_y) * np.bincount(train_y, minlength=10)))
+            / (len(test_y) * len(train_y)),
+            4,
+        ),
+        "trajectory": {0: bigan_inversion(model, test_x, test_y, train_x, train_y)},
+    }
+    dataset = (
+        tf.data.Dataset.from_tensor_slices(train_x)
+        .shuffle(len(train_x), seed=0)
+        .repeat()
+        .batch(64, drop_remainder=True)
+    )
+    cpu = time.process_time()
+    for step in range(500, args.digits_steps + 1, 500):
+        model.fit(dataset, steps_per_epoch=500, epochs=1, verbose=0)
+        entry["trajectory"][step] = bigan_inversion(
+            model, test_x, test_y, train_x, train_y
+        )
+        print("bigan_digits", step, entry["trajectory"][step], flush=True)
+        cpu_seconds = time.process_time() - cpu
+    entry["steps"] = args.digits_steps
+    entry["train_and_evaluation_cpu_seconds"] = round(cpu_seconds, 1)
+    entry["random_encoder"] = random_probe
+    entry.update(probe(model.encoder, layers, data, args))
+    images = test_x[:8]
+    columns = [images, np.asarray(model.reconstruct(images))]
+    grid = np.clip(np.round((_interleave(columns) + 1) * 127.5), 0, 255)
+    path = bigan_figures(args) / "bigan_digits_reconstructions.png"
+    save_image_grid(grid.astype("uint8"), path, columns=4, padding=2)
+    print("wrote", path, flush=True)
     return entry
 
 
@@ -314,7 +353,7 @@ def _interleave(columns):
     return np.stack(columns, axis=1).reshape((-1,) + columns[0].shape[1:])
 
 
-def figure_inpainting(model, images):
+def figure_inpainting(model, images, folder):
     """Rows: centre masked | inpainted | regions masked | inpainted | original."""
     columns = []
     for kind in ("center", "regions"):
@@ -325,43 +364,29 @@ def figure_inpainting(model, images):
         ]
     columns.append(images)
     grid = np.clip(np.round((_interleave(columns) + 1) * 127.5), 0, 255)
-    path = FIGURES / "context_encoder_inpainting.png"
+    path = folder / "context_encoder_inpainting.png"
     save_image_grid(grid.astype("uint8"), path, columns=len(columns), padding=2)
     print("wrote", path, flush=True)
 
 
-def figure_bigan(model, images):
+def bigan_figures(args):
+    """docs/images for the default results file, else beside `--output`."""
+    output = pathlib.Path(args.output)
+    return FIGURES if output.resolve() == RESULTS.resolve() else output.parent
+
+
+def figure_bigan(model, images, folder):
     columns = [
         np.clip(np.round((c + 1) * 127.5), 0, 255).astype("uint8") for c in (images,)
     ]
     columns += model.preview(images)[1:]
-    path = FIGURES / "bigan_reconstructions.png"
+    path = folder / "bigan_reconstructions.png"
     save_image_grid(_interleave(columns), path, columns=4, padding=2)
     print("wrote", path, flush=True)
 
 
 def load_data(args):
-    train_x, train_y = load_arrays(
-        str(CIFAR / "train.zip"),
-        split="train",
-        image_size=32,
-        limit=args.train_limit,
-        seed=0,
-    )
-    test_x, test_y = load_arrays(
-        str(CIFAR / "test.zip"),
-        split="test",
-        image_size=32,
-        limit=args.test_limit,
-        seed=0,
-    )
-    order = np.random.default_rng(0).permutation(len(test_x))
-    return {
-        "train_x": train_x,
-        "train_y": train_y,
-        "test_x": test_x[order],
-        "test_y": test_y[order],
-    }
+    return load_cifar(args.train_limit, args.test_limit)
 
 
 def main(argv=None):
@@ -375,6 +400,7 @@ def main(argv=None):
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--nin-width", type=int, default=32)
     parser.add_argument("--z-dim", type=int, default=64)
+    parser.add_argument("--digits-steps", type=int, default=3000)
     parser.add_argument("--negatives", type=int, default=1024)
     parser.add_argument("--mask", default="regions")
     parser.add_argument(
@@ -390,11 +416,14 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
     output = pathlib.Path(args.output)
-    data = load_data(args)
+    data = None
+    if set(args.methods) - {"bigan_digits"}:
+        data = load_data(args)
     runners = {
         "context_encoder": run_context_encoder,
         "instance_discrimination": run_instance_discrimination,
         "bigan": run_bigan,
+        "bigan_digits": run_bigan_digits,
     }
     for name in args.methods:
         started = time.process_time()
@@ -404,20 +433,17 @@ def main(argv=None):
             ["nice -n 10 .venv/bin/python tools/benchmark_reconstruction.py"]
             + list(sys.argv[1:] if argv is None else argv)
         )
-        output.parent.mkdir(parents=True, exist_ok=True)
+        key = name
+        if name == "instance_discrimination" and args.npid_optimizer == "adam":
+            key = "instance_discrimination_adam"
         # Methods may run in parallel processes that share the output file.
-        lock_path = pathlib.Path(tempfile.gettempdir()) / f"{output.name}.lock"
-        with open(lock_path, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            key = name
-            if name == "instance_discrimination" and args.npid_optimizer == "adam":
-                key = "instance_discrimination_adam"
-            write_entry(output, key, entry, args)
+        merge_json(
+            output, lambda results, k=key, e=entry: add_entry(results, k, e, args)
+        )
         print(name, json.dumps(entry), flush=True)
 
 
-def write_entry(output, name, entry, args):
-    results = json.loads(output.read_text()) if output.exists() else {}
+def add_entry(results, name, entry, args):
     results.setdefault("methods", {})[name] = entry
     results["setup"] = {
         "data": (
@@ -448,7 +474,6 @@ def write_entry(output, name, entry, args):
             f"TensorFlow {tf.__version__}, Keras {keras.__version__}"
         ),
     }
-    output.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -17,11 +17,18 @@ in the paper), and at regular steps records:
   every run).
 
 `--grid LR:BETA1 ...` repeats everything for several Adam settings, the
-robustness part of the paper's claim. Writes JSON and, with matplotlib, a
-PNG chart of probe accuracy and FID against steps (mean over seeds).
+robustness part of the paper's claim. Runs go seed by seed (every method and
+setting of seed 0, then of seed 1, ...), so a run stopped early leaves
+comparable seeds. The JSON is rewritten after every evaluation (runs in
+progress are marked `complete: false` and never averaged), and the PNG chart
+of probe accuracy and FID against steps (mean and spread over seeds) after
+every finished run. `--merge A.json B.json ...` combines files written by
+processes that ran other seeds side by side.
 
-    nice -n 10 .venv/bin/python tools/experiment_discriminator.py \
-        --seeds 0 1 2 --steps 1500 --eval-every 250 \
+    nice -n 15 .venv/bin/python tools/experiment_discriminator.py \
+        --seeds 0 1 2 --grid 0.0002:0.5 0.001:0.5 --steps 150 \
+        --eval-every 30 --width 16 --train-limit 10000 --probe-images 2000 \
+        --num-samples 1000 --classifier-limit 10000 --classifier-epochs 3 \
         --out tools/results/claims_discriminator.json
 """
 
@@ -62,6 +69,11 @@ def parse_args(argv=None):
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--jit-compile",
+        action="store_true",
+        help="XLA train step (on CPU its compile time outweighs short runs)",
+    )
     parser.add_argument("--loss", default="non_saturating")
     parser.add_argument("--train-limit", type=int, default=20000)
     parser.add_argument("--probe-images", type=int, default=4000)
@@ -69,6 +81,13 @@ def parse_args(argv=None):
     parser.add_argument("--classifier-epochs", type=int, default=8)
     parser.add_argument("--classifier-limit", type=int, default=20000)
     parser.add_argument("--out", default="tools/results/claims_discriminator.json")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSON",
+        help="no training: merge these results files (runs of other seeds or "
+        "settings, e.g. from parallel processes) into --out",
+    )
     return parser.parse_args(argv)
 
 
@@ -105,12 +124,17 @@ class FrechetInDomain:
 
 
 class Probe(keras.callbacks.Callback):
-    """Every `every` steps: D-feature probe accuracy and FID."""
+    """Every `every` steps: D-feature probe accuracy and FID.
 
-    def __init__(self, every, evaluate):
+    `on_record(records)` is called after each evaluation, so a caller can save
+    partial results while the run goes on.
+    """
+
+    def __init__(self, every, evaluate, on_record=None):
         super().__init__()
         self.every = every
         self.evaluate = evaluate
+        self.on_record = on_record
         self.records = []
         self.eval_seconds = 0.0
 
@@ -124,6 +148,8 @@ class Probe(keras.callbacks.Callback):
             }
             self.records.append(record)
             self.eval_seconds += time.perf_counter() - start
+            if self.on_record is not None:
+                self.on_record(self.records)
             print(
                 f"    step {step}: probe {record['probe_accuracy']:.3f} "
                 f"FID {record['fid']:.2f}",
@@ -142,7 +168,8 @@ def discriminator_features(model, images):
     )
 
 
-def run(method, seed, learning_rate, beta_1, args, context):
+def run(method, seed, learning_rate, beta_1, args, context, on_partial=None):
+    """One training run; `on_partial(run_dict)` receives the run so far."""
     keras.utils.set_random_seed(seed)
     model = build_method(
         method,
@@ -156,6 +183,7 @@ def run(method, seed, learning_rate, beta_1, args, context):
     model.compile(
         g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=0.999),
         d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=0.999),
+        jit_compile=args.jit_compile,
     )
     probe_x, probe_y, fid = context["probe_x"], context["probe_y"], context["fid"]
     half = len(probe_x) // 2
@@ -179,29 +207,46 @@ def run(method, seed, learning_rate, beta_1, args, context):
         drop_remainder=True,
         limit=args.train_limit,
     )
-    records = [{"step": 0, **evaluate(), "losses": {}}]
-    callback = Probe(args.eval_every, evaluate)
     start, cpu = time.perf_counter(), cpu_seconds()
+    records = [{"step": 0, **evaluate(), "losses": {}}]
+    eval_start = time.perf_counter() - start
+
+    def describe(later, complete):
+        seconds = time.perf_counter() - start - eval_start - callback.eval_seconds
+        steps = args.steps if complete else (later[-1]["step"] if later else 0)
+        return {
+            "method": method,
+            "seed": seed,
+            "learning_rate": learning_rate,
+            "beta_1": beta_1,
+            "complete": complete,
+            "records": records + list(later),
+            "train_seconds": seconds,
+            "cpu_seconds": cpu_seconds() - cpu,
+            "images_per_second": steps * args.batch_size / max(seconds, 1e-9),
+        }
+
+    def on_record(later):
+        if on_partial is not None:
+            on_partial(describe(later, False))
+
+    callback = Probe(args.eval_every, evaluate, on_record)
     model.fit(
         dataset, steps_per_epoch=args.steps, epochs=1, verbose=0, callbacks=[callback]
     )
-    train_seconds = time.perf_counter() - start - callback.eval_seconds
-    return {
-        "method": method,
-        "seed": seed,
-        "learning_rate": learning_rate,
-        "beta_1": beta_1,
-        "records": records + callback.records,
-        "train_seconds": train_seconds,
-        "cpu_seconds": cpu_seconds() - cpu,
-        "images_per_second": args.steps * args.batch_size / max(train_seconds, 1e-9),
-    }
+    return describe(callback.records, True)
 
 
 def summarise(runs):
-    """Per method and Adam setting: mean/std over seeds of each record field."""
+    """Per method and Adam setting: mean/std over seeds of each record field.
+
+    Only complete runs count; runs cut short are kept in the JSON's `runs`
+    (with `complete: false`) but never averaged with finished ones.
+    """
     summary = {}
     for run in runs:
+        if not run.get("complete", True):
+            continue
         key = f"{run['method']}@lr={run['learning_rate']},beta1={run['beta_1']}"
         summary.setdefault(key, []).append(run)
     out = {}
@@ -249,8 +294,87 @@ def write_chart(summary, path):
     plt.close(figure)
 
 
+def merge_results(paths, run_key, planned_keys):
+    """Merges results files; per run key keeps the finished or longest run.
+
+    `run_key(run)` identifies a run (method or variant, seed, setting) and
+    `planned_keys(config)` gives the run keys a file's command planned. The
+    merged file lists every command, sums CPU time and takes the longest
+    wall time (the processes ran side by side).
+    """
+    results = []
+    for path in paths:
+        with open(path, encoding="utf-8") as file:
+            results.append(json.load(file))
+    best = {}
+    for result in results:
+        for run in result["runs"]:
+            key = run_key(run)
+            rank = (run.get("complete", True), len(run["records"]))
+            old = best.get(key)
+            if old is None or rank > (old.get("complete", True), len(old["records"])):
+                best[key] = run
+    planned = set()
+    for result in results:
+        planned |= set(planned_keys(result["config"]))
+    finished = {key for key, run in best.items() if run.get("complete", True)}
+    merged = dict(results[0])
+    merged["config"] = dict(results[0]["config"])
+    merged["config"]["seeds"] = sorted(
+        {seed for result in results for seed in result["config"]["seeds"]}
+    )
+    merged.update(
+        commands=[c for r in results for c in r.get("commands", [r["command"]])],
+        runs=list(best.values()),
+        planned_runs=len(planned),
+        complete=planned <= finished,
+        cpu_seconds=sum(r["cpu_seconds"] for r in results),
+        wall_seconds=max(r["wall_seconds"] for r in results),
+        chart=None,
+    )
+    return merged
+
+
+def write_results(results, out, chart_writer, draw=True):
+    """Writes the chart (if `draw` and matplotlib is there), then the JSON."""
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    if draw and results["summary"]:
+        chart = os.path.splitext(out)[0] + ".png"
+        try:
+            chart_writer(results["summary"], chart)
+            results["chart"] = os.path.relpath(chart, ROOT)
+        except ImportError:
+            pass  # matplotlib is the optional [plots] extra
+    temporary = out + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as file:
+        json.dump(results, file, indent=1)
+    os.replace(temporary, out)
+    return results
+
+
+def _planned(config):
+    return [
+        (method, seed, float(lr), float(beta_1))
+        for seed in config["seeds"]
+        for lr, beta_1 in (setting.split(":") for setting in config["grid"])
+        for method in config["methods"]
+    ]
+
+
 def main(argv=None):
     args = parse_args(argv)
+    out = args.out if os.path.isabs(args.out) else os.path.join(ROOT, args.out)
+    if args.merge:
+        results = merge_results(
+            args.merge,
+            lambda r: (r["method"], r["seed"], r["learning_rate"], r["beta_1"]),
+            _planned,
+        )
+        results["command"] = "python tools/experiment_discriminator.py " + " ".join(
+            argv if argv is not None else sys.argv[1:]
+        )
+        results["summary"] = summarise(results["runs"])
+        return write_results(results, out, write_chart)
     wall, cpu = time.perf_counter(), cpu_seconds()
     train_path = os.path.join(args.data_dir, "train.zip")
     test_path = os.path.join(args.data_dir, "test.zip")
@@ -258,7 +382,11 @@ def main(argv=None):
         train_path, "train", limit=args.classifier_limit, seed=0
     )
     classifier = evaluation.train_domain_classifier(
-        (train_x, train_y), num_classes=10, epochs=args.classifier_epochs, seed=0
+        (train_x, train_y),
+        num_classes=10,
+        epochs=args.classifier_epochs,
+        seed=0,
+        verbose=2,
     )
     del train_x, train_y
     test_x, test_y = ssl_data.load_arrays(test_path, "test", seed=0)
@@ -272,37 +400,44 @@ def main(argv=None):
             evaluation.domain_extractor(classifier), test_x[: args.num_samples]
         ),
     }
+    config = {k: v for k, v in vars(args).items() if k != "out"}
+    config["data_dir"] = os.path.relpath(args.data_dir, ROOT)
+    planned = len(args.grid) * len(args.seeds) * len(args.methods)
     runs = []
-    for setting in args.grid:
-        learning_rate, beta_1 = (float(v) for v in setting.split(":"))
-        for seed in args.seeds:
+
+    def save(partial=None, finished=False):
+        """Rewrite the JSON: finished runs, plus the one in progress if any."""
+        listed = runs + ([partial] if partial is not None else [])
+        results = {
+            "experiment": "discriminator",
+            "paper": "Chen et al., Self-Supervised GANs via Auxiliary Rotation Loss, "
+            "CVPR 2019, Fig. 3 and Table 1",
+            "command": "python tools/experiment_discriminator.py "
+            + " ".join(argv if argv is not None else sys.argv[1:]),
+            "config": config,
+            "planned_runs": planned,
+            "complete": finished,
+            "runs": listed,
+            "summary": summarise(listed),
+            "wall_seconds": time.perf_counter() - wall,
+            "cpu_seconds": cpu_seconds() - cpu,
+            "chart": None,
+        }
+        # The chart is redrawn after each finished run, not while one runs.
+        return write_results(results, out, write_chart, draw=partial is None)
+
+    # Seed-major order: a run stopped early leaves every Adam setting and
+    # method with the same seeds.
+    for seed in args.seeds:
+        for setting in args.grid:
+            learning_rate, beta_1 = (float(v) for v in setting.split(":"))
             for method in args.methods:
                 print(f"{method} seed {seed} lr {learning_rate} beta1 {beta_1}")
-                runs.append(run(method, seed, learning_rate, beta_1, args, context))
-    results = {
-        "experiment": "discriminator",
-        "paper": "Chen et al., Self-Supervised GANs via Auxiliary Rotation Loss, "
-        "CVPR 2019, Fig. 3 and Table 1",
-        "command": "python tools/experiment_discriminator.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
-        "config": {k: v for k, v in vars(args).items() if k != "out"},
-        "runs": runs,
-        "summary": summarise(runs),
-        "wall_seconds": time.perf_counter() - wall,
-        "cpu_seconds": cpu_seconds() - cpu,
-    }
-    results["config"]["data_dir"] = os.path.relpath(args.data_dir, ROOT)
-    out = args.out if os.path.isabs(args.out) else os.path.join(ROOT, args.out)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    chart = os.path.splitext(out)[0] + ".png"
-    try:
-        write_chart(results["summary"], chart)
-        results["chart"] = os.path.relpath(chart, ROOT)
-    except ImportError:
-        results["chart"] = None  # matplotlib is the optional [plots] extra
-    with open(out, "w", encoding="utf-8") as file:
-        json.dump(results, file, indent=1)
-    return results
+                runs.append(
+                    run(method, seed, learning_rate, beta_1, args, context, save)
+                )
+                save()
+    return save(finished=True)
 
 
 if __name__ == "__main__":

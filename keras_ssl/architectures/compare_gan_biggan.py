@@ -47,9 +47,9 @@ from keras_ssl.architectures.compare_gan_resnet import (
     discriminator_inputs,
     generator_inputs,
     one_hot,
+    resnet_block,
 )
 from keras_ssl.layers.self_attention_2d import SelfAttention2D
-from keras_ssl.layers.zero_insertion_up_sampling_2d import ZeroInsertionUpSampling2D
 from keras_ssl.utils.validation import check_choice, check_int
 
 IMAGE_SIZES = (32, 64, 128, 256, 512)
@@ -100,48 +100,6 @@ def _non_local(builder, name, spectral_norm):
         kernel_initializer=builder.init(),
         name=name,
     )
-
-
-def biggan_block(
-    x,
-    builder,
-    scope,
-    filters,
-    scale,
-    is_generator,
-    spectral_norm,
-    add_shortcut=True,
-    norm=None,
-):
-    """compare_gan's `BigGanResNetBlock` (1x1 conv shortcut, optional)."""
-    first = scale if is_generator else "none"
-    second = "none" if is_generator else scale
-
-    def conv(inputs, size, suffix, scale_of):
-        prefix = "same" if scale_of == "none" else scale_of
-        name = f"{scope}.{prefix}_{suffix}"
-        if scale_of == "up":
-            inputs = ZeroInsertionUpSampling2D(name=f"{name}.unpool")(inputs)
-        outputs = builder.conv(filters, size, name, spectral_norm)(inputs)
-        if scale_of == "down":
-            outputs = keras.layers.AveragePooling2D(
-                2, strides=2, padding="same", name=f"{name}.pool"
-            )(outputs)
-        return outputs
-
-    h = x
-    if norm is not None:
-        h = norm(h, f"{scope}.bn1")
-    h = keras.layers.ReLU(name=f"{scope}.relu1")(h)
-    h = conv(h, 3, "conv1", first)
-    if norm is not None:
-        h = norm(h, f"{scope}.bn2")
-    h = keras.layers.ReLU(name=f"{scope}.relu2")(h)
-    h = conv(h, 3, "conv2", second)
-    if add_shortcut:
-        shortcut = conv(x, 1, "conv_shortcut", scale)
-        h = keras.layers.Add(name=f"{scope}.add")([h, shortcut])
-    return h
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -268,7 +226,7 @@ def biggan_generator(
                 h, bn_scope, normalization, condition, spectral_norm, options
             )
 
-        x = biggan_block(
+        x = resnet_block(
             x,
             builder,
             scope,
@@ -277,6 +235,7 @@ def biggan_generator(
             True,
             spectral_norm,
             norm=norm,
+            shortcut_kernel=1,
         )
         if attention == i + 1:
             x = _non_local(builder, "generator.non_local_block", spectral_norm)(x)
@@ -356,7 +315,8 @@ def biggan_discriminator(
     in_channels = channels
     for i, filters in enumerate(widths):
         last = i == len(widths) - 1
-        x = biggan_block(
+        # compare_gan's D blocks have a shortcut only where the width changes.
+        x = resnet_block(
             x,
             builder,
             f"discriminator.B{i + 1}",
@@ -364,7 +324,7 @@ def biggan_discriminator(
             "none" if last else "down",
             False,
             spectral_norm,
-            add_shortcut=in_channels != filters,
+            shortcut_kernel=1 if in_channels != filters else None,
         )
         in_channels = filters
         if attention == i + 1:
@@ -373,22 +333,16 @@ def biggan_discriminator(
     from keras_ssl.architectures.resnet_gan import GlobalSumPooling2D
 
     features = GlobalSumPooling2D(name="features")(x)
-    logits = builder.dense(1, "discriminator.final_fc", spectral_norm)(features)
-    term = None
-    if project_y:
-        term = builder.projection(
-            num_classes, "discriminator.embedding_fc", spectral_norm
-        )(features, labels)
     outputs = discriminator_heads(
         builder,
         features,
-        logits,
         labels,
         num_classes,
         rotation_head,
         class_head,
         spectral_norm,
-        term,
+        project_y,
+        "discriminator.final_fc",
     )
     return keras.Model(inputs, outputs, name=name)
 
@@ -442,10 +396,7 @@ def accumulate_standing_statistics(
             "batch norm (built with statistics='accumulated')."
         )
     for layer in layers:
-        layer.accu_mean.assign(np.zeros(layer.accu_mean.shape, "float32"))
-        layer.accu_variance.assign(np.zeros(layer.accu_variance.shape, "float32"))
-        layer.accu_counter.assign(0.0)
-        layer.update_accus.assign(1)
+        layer.start_accumulating()
     rng = np.random.default_rng(seed)
     z_dim = int(generator.inputs[0].shape[-1])
     conditional = len(generator.inputs) > 1
@@ -465,5 +416,5 @@ def accumulate_standing_statistics(
                 generator(z, training=False)
     finally:
         for layer in layers:
-            layer.update_accus.assign(0)
+            layer.stop_accumulating()
     return len(layers)

@@ -207,13 +207,24 @@ def one_hot(labels, num_classes, name):
 
 
 def resnet_block(
-    x, builder, scope, filters, scale, is_generator, spectral_norm, norm=None
+    x,
+    builder,
+    scope,
+    filters,
+    scale,
+    is_generator,
+    spectral_norm,
+    norm=None,
+    shortcut_kernel=3,
 ):
-    """compare_gan's `resnet_ops.ResNetBlock` (3x3 conv shortcut).
+    """compare_gan's residual blocks, `resnet_ops.ResNetBlock` and
+    `resnet_biggan.BigGanResNetBlock`.
 
-    G: shortcut = conv3x3(unpool(x)); main = norm, ReLU, unpool, conv3x3,
-    norm, ReLU, conv3x3. D: shortcut = pool(conv3x3(x)); main = ReLU,
-    conv3x3, ReLU, conv3x3, pool (D has no normalisation).
+    G: main = norm, ReLU, unpool, conv3x3, norm, ReLU, conv3x3. D: main =
+    ReLU, conv3x3, ReLU, conv3x3, pool (D has no normalisation). The
+    shortcut is a `shortcut_kernel` convolution of x, up- or down-sampled like
+    the main path: 3 (ResNetBlock), 1 (BigGanResNetBlock) or None (no
+    shortcut: BigGanResNetBlock where the width does not change).
     """
     first = scale if is_generator else "none"
     second = "none" if is_generator else scale
@@ -230,7 +241,6 @@ def resnet_block(
             )(outputs)
         return outputs
 
-    shortcut = conv(x, 3, "conv_shortcut", scale)
     h = x
     if norm is not None:
         h = norm(h, f"{scope}.bn1")
@@ -240,6 +250,9 @@ def resnet_block(
         h = norm(h, f"{scope}.bn2")
     h = keras.layers.ReLU(name=f"{scope}.relu2")(h)
     h = conv(h, 3, "conv2", second)
+    if shortcut_kernel is None:
+        return h
+    shortcut = conv(x, shortcut_kernel, "conv_shortcut", scale)
     return keras.layers.Add(name=f"{scope}.add")([h, shortcut])
 
 
@@ -249,6 +262,14 @@ def generator_inputs(z_dim, num_classes):
         return z, None, z
     labels = keras.Input((), dtype="int32", name="labels")
     return z, labels, [z, labels]
+
+
+def _check_style(style, image_size, options):
+    """The image size of a resnet_cifar / resnet5 network, checked."""
+    check_choice(style, "style", ("resnet_cifar", "resnet5"))
+    if options:
+        raise TypeError(f"Unknown arguments for style={style!r}: {sorted(options)}")
+    return check_size(image_size, style, IMAGE_SIZES[style])
 
 
 def _check_attention(attention_resolution, style):
@@ -322,10 +343,7 @@ def compare_gan_generator(
             name=name,
             **options,
         )
-    check_choice(style, "style", ("resnet_cifar", "resnet5"))
-    if options:
-        raise TypeError(f"Unknown arguments for style={style!r}: {sorted(options)}")
-    image_size = check_size(image_size, style, IMAGE_SIZES[style])
+    image_size = _check_style(style, image_size, options)
     z_dim = check_int(z_dim, "z_dim")
     channels = check_int(channels, "channels")
     num_classes = check_int(num_classes, "num_classes", allow_none=True)
@@ -383,16 +401,20 @@ def compare_gan_generator(
 def discriminator_heads(
     builder,
     features,
-    logits,
     labels,
     num_classes,
     rotation_head,
     class_head,
     spectral_norm,
-    project_y_term=None,
+    project_y,
+    final_fc,
+    projection_initializer=None,
 ):
-    """SS-GAN / S3GAN heads on D's pooled features, compare_gan's scopes.
+    """D's outputs from its pooled features, with compare_gan's scopes.
 
+    Logits: the SN linear `final_fc`, plus, with `project_y`, the
+    architecture's projection `discriminator.embedding_fc` of the given
+    labels (`projection_initializer`: glorot-normal by default).
     Rotation: `discriminator_rotation/score_classify` (SN linear, 4 units).
     Class (S3GAN predictor): `discriminator_predictor/predictor_linear`; an
     unknown label (-1) then takes the predicted class (gradient stopped) in
@@ -402,9 +424,16 @@ def discriminator_heads(
     from keras_ssl.architectures.resnet_gan import FillUnknownLabels
 
     outputs = {"features": features}
-    if project_y_term is not None:
+    logits = builder.dense(1, final_fc, spectral_norm)(features)
+    if project_y:
+        projected = builder.projection(
+            num_classes,
+            "discriminator.embedding_fc",
+            spectral_norm,
+            initializer=projection_initializer,
+        )(features, labels)
         logits = keras.layers.Add(name="discriminator.projected_logits")(
-            [logits, project_y_term]
+            [logits, projected]
         )
     if rotation_head:
         outputs["rotation_logits"] = builder.dense(
@@ -522,10 +551,7 @@ def compare_gan_discriminator(
             name=name,
             **options,
         )
-    check_choice(style, "style", ("resnet_cifar", "resnet5"))
-    if options:
-        raise TypeError(f"Unknown arguments for style={style!r}: {sorted(options)}")
-    image_size = check_size(image_size, style, IMAGE_SIZES[style])
+    image_size = _check_style(style, image_size, options)
     channels, num_classes = check_discriminator_args(
         channels, num_classes, class_head, pooling, style, "mean"
     )
@@ -564,24 +590,16 @@ def compare_gan_discriminator(
         )
     x = keras.layers.ReLU(name="discriminator.final_relu")(x)
     features = keras.layers.GlobalAveragePooling2D(name="features")(x)
-    logits = builder.dense(1, "discriminator.disc_final_fc", spectral_norm)(features)
-    term = None
-    if project_y:
-        term = builder.projection(
-            num_classes,
-            "discriminator.embedding_fc",
-            spectral_norm,
-            initializer=builder.init(),
-        )(features, labels)
     outputs = discriminator_heads(
         builder,
         features,
-        logits,
         labels,
         num_classes,
         rotation_head,
         class_head,
         spectral_norm,
-        term,
+        project_y,
+        "discriminator.disc_final_fc",
+        projection_initializer=builder.init() if project_y else None,
     )
     return keras.Model(inputs, outputs, name=name)

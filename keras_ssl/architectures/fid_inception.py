@@ -165,9 +165,8 @@ def fid_inception_v3(resize_input=True, name="fid_inception_v3"):
     >>> model = fid_inception_v3()
     >>> model.count_params() - 34432
     23850960
-    >>> out = model.predict_on_batch(keras.ops.zeros((1, 32, 32, 3)))
-    >>> out["features"].shape, out["logits"].shape
-    ((1, 2048), (1, 1008))
+    >>> {key: tuple(output.shape) for key, output in model.output.items()}
+    {'features': (None, 2048), 'logits': (None, 1008)}
     """
     check_bool(resize_input, "resize_input", context="fid_inception_v3")
     size = FID_INCEPTION_SIZE

@@ -6,6 +6,7 @@ preset's recipe.yaml or its name), `--config`, the command-line flags, and
 `--out` resumes from the newest checkpoint there.
 """
 
+import argparse
 import os
 import sys
 
@@ -73,6 +74,16 @@ def register(subparsers):
         default=None,
         help="deterministic TensorFlow ops (slower; exact resumes)",
     )
+    parser.add_argument(
+        "--jit",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=(
+            "XLA-compile the train step (--jit) or not (--no-jit); default: "
+            "Keras' 'auto', which on TensorFlow is no XLA on a CPU-only "
+            "machine or under a tf.distribute strategy, else XLA (e.g. one GPU)"
+        ),
+    )
     parser.set_defaults(func=run_train)
 
 
@@ -136,6 +147,8 @@ def flags_to_config(args):
             config["train"][flag] = getattr(args, flag)
     if args.devices:
         config["train"]["devices"] = [d.strip() for d in args.devices.split(",")]
+    if getattr(args, "jit", None) is not None:
+        config["compile"] = {"jit_compile": args.jit}
     return config
 
 
@@ -159,6 +172,7 @@ def run_train(args):
     print(
         f"{summary['stopped']}: step {summary['steps']} in {summary['seconds']:.1f} s"
         + (f" ({rate:.2f} steps/s)" if rate else "")
+        + f"; XLA {'on' if summary.get('jit_compile') else 'off'}"
         + f"; outputs in {summary['out']}"
     )
     return 0

@@ -340,6 +340,7 @@ def load(
     drop_remainder=False,
     repeat=False,
     skip_corrupt=False,
+    indexed=False,
 ):
     """Load images as a batched, prefetched `tf.data.Dataset`.
 
@@ -368,10 +369,18 @@ def load(
             unreadable image files with a warning that counts and names them.
             By default the first read of such a file is an error naming the
             file and the split.
+        indexed: also yield each example's index, int32 in `[0, N)` for the
+            N examples loaded: its position in the split (for `limit`, in
+            the seeded subset), numbered before shuffling, so an example
+            keeps its index in every epoch and every run with the same
+            `seed`. Methods with a memory bank over the dataset
+            (`requires_indices`, e.g. instance discrimination) train on it.
 
     Returns:
         A `tf.data.Dataset` of float32 images (B, H, W, C) in [-1, 1] and,
-        if `labeled`, int32 labels (B,) (-1 where the data has no classes).
+        if `labeled`, int32 labels (B,) (-1 where the data has no classes):
+        `(images, labels)`, or `images` alone; with `indexed`, the indices
+        (B,) come last: `(images, labels, indices)` or `(images, indices)`.
 
     Example:
 
@@ -397,6 +406,8 @@ def load(
         )
     if shuffle is None:
         shuffle = split.split("[")[0] == "train"
+    if indexed:
+        dataset = dataset.enumerate()
     if shuffle:
         dataset = dataset.shuffle(
             max(count, 1), seed=seed, reshuffle_each_iteration=True
@@ -407,13 +418,18 @@ def load(
     seeds = tf.data.Dataset.random(seed=seed).batch(2)
 
     def prepare(example, element_seed):
+        if indexed:
+            index, example = example
         example = example if isinstance(example, tuple) else (example,)
         image, label = to_image(*example)
         if size is not None:
             image = tf.clip_by_value(augment_lib.resize(image, size), -1.0, 1.0)
         if augment_fn is not None:
             image = augment_fn(image, element_seed)
-        return (image, label) if labeled else image
+        outputs = (image, label) if labeled else (image,)
+        if indexed:
+            outputs += (tf.cast(index, tf.int32),)
+        return outputs if len(outputs) > 1 else image
 
     dataset = tf.data.Dataset.zip((dataset, seeds)).map(
         prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True

@@ -14,7 +14,12 @@ Every loader returns a batched `tf.data.Dataset` of `(a, b)`: float32 images
   (B is the image): `"grey_to_colour"` (A = its luminance, one channel),
   `"edges_to_photo"` (A = a Sobel edge map, dark edges on white, one
   channel), `"masked_to_whole"` (A = the image with a random rectangle of
-  a quarter to a half of each side set to 0).
+  a quarter to a half of each side set to 0), and `"lightness_to_ab"`, the
+  authors' colorization mode (upstream's `colorization` dataset and model):
+  A = CIE L scaled to [-1, 1] (L / 50 - 1), B = the ab channels / 110 (two
+  channels), so the generator predicts chroma only and
+  `lab_pair_to_images(a, b)` puts the colour image together with the
+  input's lightness.
 
 `jitter=True` is the paper's augmentation (resize to 286/256 of the size,
 random crop back, random left-right flip, the same for A and B).
@@ -30,8 +35,11 @@ import tensorflow as tf
 from keras_ssl.data import augment as augment_lib
 from keras_ssl.data import loader
 from keras_ssl.data.image_files import ImageFileSource
+from keras_ssl.ops import color
 
-TASKS = ("grey_to_colour", "edges_to_photo", "masked_to_whole")
+TASKS = ("grey_to_colour", "edges_to_photo", "masked_to_whole", "lightness_to_ab")
+# Upstream's colorization dataset: L / 50 - 1 in A, ab / 110 in B.
+AB_SCALE = 110.0
 DIRECTIONS = ("a_to_b", "b_to_a")
 JITTER_SCALE = 286 / 256
 KINDS = ("paired", "unpaired") + TASKS
@@ -279,21 +287,17 @@ def load_unpaired(
         "augment": _image_jitter if jitter else None,
     }
     seed_b = None if seed is None else seed + 1
-    images_a = _images(
-        source_a, split, image_size, classes_a, seed, limit, channels, repeat, **options
+    # Each domain is shuffled with its own seed.
+    domains = tuple(
+        _images(
+            source, split, image_size, classes, s, limit, channels, repeat, **options
+        )
+        for source, classes, s in (
+            (source_a, classes_a, seed),
+            (source_b, classes_b, seed_b),
+        )
     )
-    images_b = _images(
-        source_b,
-        split,
-        image_size,
-        classes_b,
-        seed_b,
-        limit,
-        channels,
-        repeat,
-        **options,
-    )
-    dataset = tf.data.Dataset.zip((images_a, images_b))
+    dataset = tf.data.Dataset.zip(domains)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
@@ -322,6 +326,24 @@ def edge_map(images):
     )
     strength = tf.clip_by_value(magnitude / scale, 0.0, 1.0)
     return 1.0 - 2.0 * strength
+
+
+def lab_pair_to_images(a, b):
+    """RGB images in [-1, 1] of `"lightness_to_ab"` pairs (L in A, ab in B).
+
+    `b` may be a generator's ab prediction; `b = 0` gives the grey image
+    of A's lightness (the copy baseline of that task).
+
+    Example:
+
+    >>> a = np.ones((1, 2, 2, 1), "float32")  # L = 100
+    >>> white = lab_pair_to_images(a, np.zeros((1, 2, 2, 2), "float32"))
+    >>> np.round(white.numpy()[0, 0, 0], 4)
+    array([1., 1., 1.], dtype=float32)
+    """
+    a = tf.convert_to_tensor(a, tf.float32)
+    b = tf.convert_to_tensor(b, tf.float32)
+    return color.lab_to_images(tf.concat([(a + 1.0) * 50.0, b * AB_SCALE], -1))
 
 
 def random_masks(shape, seed, fraction=(0.25, 0.5)):
@@ -371,6 +393,8 @@ def task_inputs(images, task, seed=None):
     images = tf.convert_to_tensor(images, tf.float32)
     if task == "grey_to_colour":
         return luminance(images)
+    if task == "lightness_to_ab":
+        return color.images_to_lab(images)[..., :1] / 50.0 - 1.0
     if task == "edges_to_photo":
         return edge_map(images)
     seed = tf.constant([0, 0], tf.int64) if seed is None else seed
@@ -378,10 +402,21 @@ def task_inputs(images, task, seed=None):
     return images * (1.0 - masks)
 
 
+def task_targets(images, task):
+    """The target B of `task` for images in [-1, 1]: the images themselves,
+    or for `"lightness_to_ab"` their ab channels / 110 (B, H, W, 2)."""
+    _check_choice(task, "task", TASKS)
+    if task == "lightness_to_ab":
+        images = tf.convert_to_tensor(images, tf.float32)
+        return color.images_to_lab(images)[..., 1:] / AB_SCALE
+    return images
+
+
 def make_pairs(images, task, seed=0):
     """NumPy `(a, b)` of `task` for an array of images in [-1, 1]."""
     seed = tf.constant([seed, 0], tf.int64)
-    return task_inputs(images, task, seed).numpy(), np.asarray(images, "float32")
+    targets = np.asarray(task_targets(images, task), "float32")
+    return task_inputs(images, task, seed).numpy(), targets
 
 
 def load_task(
@@ -403,8 +438,7 @@ def load_task(
 
     Args:
         source: any `keras_ssl.data.load` source; its images (as RGB) are B.
-        task: `"grey_to_colour"`, `"edges_to_photo"` or `"masked_to_whole"`
-            (see the module docstring).
+        task: one of `TASKS` (see the module docstring).
         jitter: the paper's resize-crop-flip on B before A is made.
         Others: as `keras_ssl.data.load`.
 
@@ -436,7 +470,7 @@ def load_task(
     seeds = tf.data.Dataset.random(seed=None if seed is None else seed + 7).batch(2)
 
     def pair(images, batch_seed):
-        return task_inputs(images, task, batch_seed), images
+        return task_inputs(images, task, batch_seed), task_targets(images, task)
 
     dataset = tf.data.Dataset.zip((dataset, seeds)).map(
         pair, num_parallel_calls=tf.data.AUTOTUNE
@@ -488,7 +522,8 @@ def load_source(
     The other arguments are those of `keras_ssl.data.load` (a recipe's
     `data` section): `augment` may be None or `"jitter"` (the paper's
     resize-crop-flip, as `jitter=True`); `channels` (1 or 3, default 3)
-    applies to paired and unpaired folders (tasks make 3-channel targets);
+    applies to paired and unpaired folders (tasks make 3-channel targets,
+    but `"lightness_to_ab"` 2-channel ones);
     `labeled` is ignored (pairs have no labels).
 
     Example:

@@ -7,6 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_ssl.utils.validation import check_int
+
 # Progress bars are shown by default from this many samples on.
 _AUTO_PROGRESS_SAMPLES = 5000
 DEFAULT_GENERATOR_SAMPLES = 10000
@@ -92,19 +94,6 @@ def _check_count(num_samples, name):
     return int(num_samples)
 
 
-def _check_batch_size(batch_size):
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int | np.integer)
-        or batch_size < 1
-    ):
-        raise ValueError(
-            "batch_size must be a positive integer. "
-            f"Received: batch_size={batch_size!r}"
-        )
-    return int(batch_size)
-
-
 def image_batches(source, name, num_samples=None, batch_size=100, seed=None):
     """Returns (target, iterator of float32 [-1, 1] image batches).
 
@@ -116,7 +105,7 @@ def image_batches(source, name, num_samples=None, batch_size=100, seed=None):
     last; a generator is called in chunks of `GENERATION_CHUNK`.
     """
     num_samples = _check_count(num_samples, name)
-    batch_size = _check_batch_size(batch_size)
+    batch_size = check_int(batch_size, "batch_size")
     if _is_generator(source):
         target = num_samples or DEFAULT_GENERATOR_SAMPLES
         chunks = _generated(source, name, target, GENERATION_CHUNK, seed)

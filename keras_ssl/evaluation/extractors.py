@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ssl.evaluation._sources import to_float_images
+from keras_ssl.utils.validation import check_int, check_number
 
 _CLASSIFIER_VERSION = 1
 
@@ -69,11 +70,9 @@ def inception_extractor(weights="imagenet"):
 
     Example:
 
-    >>> import numpy as np
     >>> extractor = inception_extractor(weights=None)
-    >>> out = extractor.predict_on_batch(np.zeros((1, 32, 32, 3), "float32"))
-    >>> out["features"].shape, out["logits"].shape
-    ((1, 2048), (1, 1000))
+    >>> {key: tuple(output.shape) for key, output in extractor.output.items()}
+    {'features': (None, 2048), 'logits': (None, 1000)}
     """
     if not (
         weights is None
@@ -140,14 +139,32 @@ def _converted_dir():
     return os.path.join(weights_lib.cache_dir(), "converted")
 
 
-def _write_text(path, text):
+def _atomic_write(path, write, suffix=""):
+    """`write(temporary_path)`, then the file moves to `path` in one step.
+
+    The temporary file sits in the same folder and `os.replace` renames it:
+    readers see the old state or the complete new file, never a partial one.
+    mkstemp creates the file private (0600); the caches are shared (0644).
+    """
     handle, temporary = tempfile.mkstemp(
-        prefix=".tmp-", dir=os.path.dirname(path), text=True
+        suffix=suffix, prefix=".tmp-", dir=os.path.dirname(path) or "."
     )
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-        file.write(text)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
+    os.close(handle)
+    try:
+        write(temporary)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _write_text(path, text):
+    def write(temporary):
+        with open(temporary, "w", encoding="utf-8") as file:
+            file.write(text)
+
+    _atomic_write(path, write)
 
 
 def _read_text(path):
@@ -197,19 +214,7 @@ def _convert_and_cache(path):
                 f"weights are then cached in {directory}."
             ) from error
         os.makedirs(directory, exist_ok=True)
-        # A temporary file in the same folder and os.replace: readers see
-        # the old state or the complete new file, never a partial one.
-        handle, temporary = tempfile.mkstemp(
-            suffix=".weights.h5", prefix=".tmp-", dir=directory
-        )
-        os.close(handle)
-        try:
-            network.save_weights(temporary)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, target)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
+        _atomic_write(target, network.save_weights, suffix=".weights.h5")
         _write_text(target + ".sha256", weights_lib.sha256_of(target))
         _write_text(
             target[: -len(".weights.h5")] + ".json",
@@ -335,11 +340,9 @@ def fid_inception_extractor(weights="default", download=False):
 
     Example:
 
-    >>> import numpy as np
     >>> extractor = fid_inception_extractor(weights=None)
-    >>> out = extractor.predict_on_batch(np.zeros((1, 32, 32, 3), "float32"))
-    >>> out["features"].shape, out["logits"].shape
-    ((1, 2048), (1, 1008))
+    >>> {key: tuple(output.shape) for key, output in extractor.output.items()}
+    {'features': (None, 2048), 'logits': (None, 1008)}
     """
     from keras_ssl.architectures.fid_inception import fid_inception_v3
 
@@ -498,13 +501,6 @@ def _build_classifier(input_shape, num_classes, width, augment):
     return keras.Model(inputs, logits, name="domain_classifier")
 
 
-def _check_positive(name, value, kind=int):
-    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
-        raise ValueError(
-            f"{name} must be a positive {kind.__name__}. Received: {name}={value!r}"
-        )
-
-
 def train_domain_classifier(
     train_data,
     num_classes=None,
@@ -573,12 +569,12 @@ def train_domain_classifier(
         ("width", width),
         ("batch_size", batch_size),
     ):
-        _check_positive(name, value)
-    _check_positive("learning_rate", float(learning_rate), float)
+        check_int(value, name)
+    check_number(learning_rate, "learning_rate", minimum=0, exclusive_minimum=True)
     images, labels = _read_training_data(train_data, batch_size)
     if num_classes is None:
         num_classes = int(labels.max()) + 1
-    _check_positive("num_classes", num_classes)
+    check_int(num_classes, "num_classes")
     if labels.max() >= num_classes:
         raise ValueError(
             f"train_data labels must be below num_classes={num_classes}. "
@@ -629,28 +625,9 @@ def train_domain_classifier(
     )
     if use_cache:
         os.makedirs(cache_dir, exist_ok=True)
-        # A temporary file in the same folder and os.replace: readers see the
-        # old state or the complete new file, never a partial one.
-        handle, temporary = tempfile.mkstemp(
-            suffix=".keras", prefix=".tmp-", dir=cache_dir
-        )
-        os.close(handle)
-        try:
-            model.save(temporary)
-            # mkstemp creates the file private (0600); the cache is shared.
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, path)
-        finally:
-            if os.path.exists(temporary):
-                os.remove(temporary)
+        _atomic_write(path, model.save, suffix=".keras")
         record = dict(config, history=_plain(history.history))
-        handle, temporary = tempfile.mkstemp(
-            suffix=".json", prefix=".tmp-", dir=cache_dir
-        )
-        with os.fdopen(handle, "w") as file:
-            json.dump(record, file, indent=2)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path[: -len(".keras")] + ".json")
+        _write_text(path[: -len(".keras")] + ".json", json.dumps(record, indent=2))
     return model
 
 

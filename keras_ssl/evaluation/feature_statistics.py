@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from keras_ssl.utils.validation import check_int
+
 _FORMAT_VERSION = 1
 
 
@@ -87,16 +89,7 @@ class FeatureStatistics:
     """
 
     def __init__(self, keep_features=0, seed=None, extractor=None):
-        if (
-            isinstance(keep_features, bool)
-            or not isinstance(keep_features, int | np.integer)
-            or keep_features < 0
-        ):
-            raise ValueError(
-                "keep_features must be a non-negative integer. "
-                f"Received: keep_features={keep_features!r}"
-            )
-        self.keep_features = int(keep_features)
+        self.keep_features = check_int(keep_features, "keep_features", minimum=0)
         if extractor is not None and not isinstance(extractor, str):
             raise TypeError(
                 f"extractor must be a string or None. Received: extractor={extractor!r}"

@@ -119,10 +119,14 @@ def resolve_servable(model, signature="auto"):
         raise TypeError(
             f"model must be a keras.Model. Received: model of type {type(model)}"
         )
-    # GANs that keep an exponential moving average of G sample with it.
-    generator = getattr(model, "ema_generator", None) or getattr(
-        model, "generator", None
-    )
+    # GANs that keep an exponential moving average of G sample with it, its
+    # batch-norm statistics recomputed from its own weights.
+    if callable(getattr(model, "sampling_generator", None)):
+        generator = model.sampling_generator()
+    else:
+        generator = getattr(model, "ema_generator", None) or getattr(
+            model, "generator", None
+        )
     encoder = getattr(model, "encoder", None)
     if signature == "generator":
         return "generator", generator if isinstance(generator, keras.Model) else model

@@ -72,6 +72,13 @@ class ImagePool(keras.layers.Layer):
             return images
         batch = ops.shape(images)[0]
         pool = ops.cast(self.images, images.dtype)
+        # Slots this batch fills count as stored for the swaps after them, as
+        # in the authors' one-image-at-a-time loop (else a swap in the batch
+        # that fills the pool could return a still-empty slot).
+        fill_position = ops.arange(self.size, dtype="int32") - self.count
+        filled_now = ops.logical_and(fill_position >= 0, fill_position < batch)
+        fresh = ops.take(images, ops.clip(fill_position, 0, batch - 1), axis=0)
+        pool = ops.where(ops.reshape(filled_now, (-1, 1, 1, 1)), fresh, pool)
         positions = self.count + ops.arange(batch, dtype="int32")
         filling = positions < self.size
         draw = keras.random.uniform((batch,), seed=self.seed_generator)

@@ -1,6 +1,7 @@
 import keras
 from keras import ops
 
+from keras_ssl.ops import l2_normalize
 from keras_ssl.utils.validation import check_int
 
 
@@ -67,7 +68,7 @@ class MemoryBank(keras.layers.Layer):
             trainable=False,
             aggregation="only_first_replica",
         )
-        self.bank.assign(_l2_normalize(self.bank))
+        self.bank.assign(l2_normalize(self.bank))
         self.built = True
 
     def call(self, indices):
@@ -83,7 +84,7 @@ class MemoryBank(keras.layers.Layer):
         indices = ops.cast(ops.reshape(indices, (-1,)), "int32")
         features = ops.cast(features, self.bank.dtype)
         old = ops.take(self.bank, indices, axis=0)
-        new = _l2_normalize(self.momentum * old + (1.0 - self.momentum) * features)
+        new = l2_normalize(self.momentum * old + (1.0 - self.momentum) * features)
         self.bank.assign(
             ops.scatter_update(self.bank, ops.expand_dims(indices, -1), new)
         )
@@ -108,7 +109,3 @@ class MemoryBank(keras.layers.Layer):
             }
         )
         return config
-
-
-def _l2_normalize(x):
-    return x / ops.sqrt(ops.maximum(ops.sum(x * x, axis=-1, keepdims=True), 1e-12))

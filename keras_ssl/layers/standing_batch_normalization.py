@@ -77,6 +77,17 @@ class StandingBatchNormalization(keras.layers.Layer):
             name="update_accus", shape=(), initializer="zeros", dtype="int32", **stat
         )
 
+    def start_accumulating(self):
+        """Zero the accumulated statistics and collect them from now on."""
+        for variable in (self.accu_mean, self.accu_variance):
+            variable.assign(ops.zeros(variable.shape, variable.dtype))
+        self.accu_counter.assign(0.0)
+        self.update_accus.assign(1)
+
+    def stop_accumulating(self):
+        """Keep the accumulated statistics fixed (`update_accus` back to 0)."""
+        self.update_accus.assign(0)
+
     def _moments(self, inputs):
         axes = tuple(range(len(inputs.shape) - 1))
         mean = ops.mean(inputs, axis=axes)

@@ -28,6 +28,7 @@ from keras_ssl.methods.rotation_decoupling import (
 from keras_ssl.methods.rotnet import RotNet, build_rotnet
 from keras_ssl.methods.s3gan import S3GAN, build_s3gan, cluster_labels, mask_labels
 from keras_ssl.methods.ssgan import SSGAN, build_ssgan
+from keras_ssl.methods.tile_task import TileTask
 from keras_ssl.methods.transitive_invariance import (
     TransitiveInvariance,
     build_transitive_invariance,
@@ -47,6 +48,7 @@ __all__ = [
     "RotNet",
     "RotationAuxiliary",
     "RotationDecoupling",
+    "TileTask",
     "TransitiveInvariance",
     "build_cgan",
     "build_context_prediction",

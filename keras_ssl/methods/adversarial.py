@@ -9,6 +9,11 @@ under the strategy), and the pair is saved and restored with the model.
 Subclasses say which variables each side owns, through
 `generator_variables` / `discriminator_variables`, and may change the
 default optimizer (`default_optimizer`).
+
+`model.optimizer` is an `OptimizerGroup` of the two: Keras' JAX trainer
+carries `model.optimizer.variables` through each step as arrays, so both
+optimizers' state (slots and step counters) must be listed there. The pair
+itself is saved under `g_optimizer` / `d_optimizer`.
 """
 
 import keras
@@ -17,6 +22,103 @@ import keras
 # (REFERENCES: lr 2e-4, Adam(0.5, 0.999)); pix2pix, CycleGAN, BiGAN and
 # context encoders use the same.
 PAPER_ADAM = {"learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999}
+
+
+@keras.saving.register_keras_serializable(package="keras_ssl")
+class OptimizerGroup(keras.optimizers.Optimizer):
+    """Several optimizers seen by Keras as one `model.optimizer`.
+
+    Each optimizer keeps updating its own variables (the train step calls
+    it directly); the group only lists their variables together
+    (`variables`), so that a trainer that threads optimizer state through
+    a step (Keras' JAX trainer) carries all of it. `iterations` and
+    `learning_rate` are the first optimizer's (setting `learning_rate`
+    sets it on every optimizer). The group holds no state of its own and
+    writes none when saved: each optimizer is saved where the model names
+    it.
+
+    Args:
+        optimizers: the `keras.optimizers.Optimizer`s, built or not.
+        name: the group's name.
+
+    Example:
+
+    >>> g, d = keras.optimizers.Adam(), keras.optimizers.SGD()
+    >>> group = OptimizerGroup([g, d])
+    >>> group.iterations is g.iterations, len(group.variables) == 4
+    (True, True)
+    """
+
+    def __init__(self, optimizers, name="optimizer_group"):
+        super().__init__(learning_rate=0.0, name=name)
+        optimizers = list(optimizers)
+        if not optimizers or not all(
+            isinstance(o, keras.optimizers.Optimizer) for o in optimizers
+        ):
+            raise TypeError(
+                "optimizers must be a non-empty list of "
+                "keras.optimizers.Optimizer. Received: "
+                f"optimizers={optimizers!r}"
+            )
+        self.optimizers = optimizers
+
+    def build(self, var_list):
+        # The optimizers are built on their own variables by their owner.
+        self.built = True
+
+    @property
+    def variables(self):
+        return [v for optimizer in self.optimizers for v in optimizer.variables]
+
+    @property
+    def iterations(self):
+        return self.optimizers[0].iterations
+
+    @property
+    def learning_rate(self):
+        return self.optimizers[0].learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        for optimizer in self.optimizers:
+            optimizer.learning_rate = learning_rate
+
+    def apply(self, grads, trainable_variables=None):
+        raise NotImplementedError(
+            "OptimizerGroup does not update variables itself: apply each of "
+            "its optimizers to its own variables."
+        )
+
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+        return self.apply(grads)
+
+    def finalize_variable_values(self, var_list):
+        for optimizer in self.optimizers:
+            known = {id(v) for v in optimizer._trainable_variables}
+            optimizer.finalize_variable_values([v for v in var_list if id(v) in known])
+
+    def save_own_variables(self, store):
+        pass
+
+    def load_own_variables(self, store):
+        pass
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "optimizers": [
+                keras.saving.serialize_keras_object(o) for o in self.optimizers
+            ],
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["optimizers"] = [
+            keras.saving.deserialize_keras_object(o, custom_objects=custom_objects)
+            for o in config["optimizers"]
+        ]
+        return cls(**config)
 
 
 class AdversarialModel(keras.Model):
@@ -78,7 +180,12 @@ class AdversarialModel(keras.Model):
                 "g_optimizer and d_optimizer must be two different optimizer "
                 "objects (each keeps slots for its own side's variables)."
             )
-        super().compile(optimizer=self.g_optimizer, **kwargs)
+        super().compile(
+            optimizer=OptimizerGroup(
+                [self.g_optimizer, self.d_optimizer], name="optimizers"
+            ),
+            **kwargs,
+        )
         self.g_optimizer.build(self.generator_variables)
         self.d_optimizer.build(self.discriminator_variables)
 

@@ -30,10 +30,14 @@ from keras_ssl.architectures.bigan import bigan_discriminator, bigan_encoder
 from keras_ssl.architectures.dcgan import DCGAN_IMAGE_SIZES, dcgan_generator
 from keras_ssl.losses import gan as gan_losses
 from keras_ssl.methods.adversarial import AdversarialModel
-from keras_ssl.methods.context_encoder import (
-    _check_model,
-    _float_images,
-    _uint8_images,
+from keras_ssl.methods.image_methods import (
+    MeanTrackers,
+    SubNetworks,
+    batch_images,
+    check_functional,
+    float_images,
+    logits_of,
+    uint8_images,
 )
 from keras_ssl.methods.registry import register_method
 from keras_ssl.training.distribute import num_replicas, replica_share
@@ -43,7 +47,7 @@ _TRACKED = ("d_loss", "g_loss", "reconstruction_error")
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class BiGAN(AdversarialModel):
+class BiGAN(SubNetworks, MeanTrackers, AdversarialModel):
     """Bidirectional GAN (Donahue et al. 2016); see the module docstring.
 
     Args:
@@ -71,6 +75,8 @@ class BiGAN(AdversarialModel):
     (2, 16, 16, 3)
     """
 
+    NETWORKS = ("generator", "encoder", "discriminator")
+
     def __init__(
         self,
         generator,
@@ -81,9 +87,9 @@ class BiGAN(AdversarialModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.generator = _check_model(generator, "generator")
-        self.encoder = _check_model(encoder, "encoder")
-        self.discriminator = _check_model(discriminator, "discriminator")
+        self.generator = check_functional(generator, "generator")
+        self.encoder = check_functional(encoder, "encoder")
+        self.discriminator = check_functional(discriminator, "discriminator")
         self.gan_loss = gan_losses.check_gan_loss(loss)
         self.seed = seed
         self.z_dim = int(generator.inputs[0].shape[-1])
@@ -107,14 +113,10 @@ class BiGAN(AdversarialModel):
                 f"{[self.image_shape, (self.z_dim,)]}. Received: {d_inputs}"
             )
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in _TRACKED}
+        self.track(_TRACKED)
         self.g_optimizer = None
         self.d_optimizer = None
         self.built = True
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     # ------------------------------------------------------------ training set-up
     @property
@@ -133,10 +135,7 @@ class BiGAN(AdversarialModel):
         )
 
     def discriminate(self, images, z, training=False):
-        outputs = self.discriminator([images, z], training=training)
-        if isinstance(outputs, dict):
-            outputs = outputs["logits"]
-        return outputs
+        return logits_of(self.discriminator([images, z], training=training))
 
     def reconstruct(self, images, training=False):
         """G(E(x)), images in [-1, 1]."""
@@ -176,11 +175,7 @@ class BiGAN(AdversarialModel):
 
     # ----------------------------------------------------------------- steps
     def _images(self, data):
-        if isinstance(data, dict):
-            data = data["images"]
-        elif isinstance(data, list | tuple):
-            data = data[0]
-        return ops.reshape(ops.cast(data, "float32"), (-1,) + self.image_shape)
+        return batch_images(data, self.image_shape)
 
     def train_step(self, data):
         images = self._images(data)
@@ -206,7 +201,7 @@ class BiGAN(AdversarialModel):
         self.d_optimizer.apply_gradients(zip(d_gradients, d_variables))
         self.g_optimizer.apply_gradients(zip(g_gradients, g_variables))
         reconstructions = self.generator(ops.stop_gradient(codes), training=False)
-        return self._record(
+        return self.record(
             {
                 "d_loss": d_loss,
                 "g_loss": g_loss,
@@ -225,7 +220,7 @@ class BiGAN(AdversarialModel):
         real_logits, fake_logits = self._joint_logits(
             images, codes, fakes, z, training=False
         )
-        return self._record(
+        return self.record(
             {
                 "d_loss": self.discriminator_loss(real_logits, fake_logits),
                 "g_loss": self.generator_loss(real_logits, fake_logits),
@@ -234,11 +229,6 @@ class BiGAN(AdversarialModel):
                 ),
             }
         )
-
-    def _record(self, logs):
-        for name, value in logs.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     # ---------------------------------------------------------------- inference
     def generate(self, n, labels=None, seed=None, batch_size=256):
@@ -258,11 +248,11 @@ class BiGAN(AdversarialModel):
         ]
         if not chunks:
             return np.zeros((0,) + self.image_shape, "uint8")
-        return _uint8_images(np.concatenate(chunks))
+        return uint8_images(np.concatenate(chunks))
 
     def encode(self, images, batch_size=256):
         """Codes E(x) (N, z_dim) of uint8 or [-1, 1] float images."""
-        images = _float_images(images)
+        images = float_images(images)
         chunks = [
             np.asarray(self.encoder(images[i : i + batch_size], training=False))
             for i in range(0, len(images), batch_size)
@@ -271,33 +261,16 @@ class BiGAN(AdversarialModel):
 
     def preview(self, images):
         """Columns for a sample sheet: input | reconstruction G(E(x)) (uint8)."""
-        images = _float_images(images)
+        images = float_images(images)
         codes = self.encode(images)
         reconstructions = np.asarray(self.generator(codes, training=False))
-        return [_uint8_images(images), _uint8_images(reconstructions)]
+        return [uint8_images(images), uint8_images(reconstructions)]
 
     # ------------------------------------------------------------------ config
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "generator": keras.saving.serialize_keras_object(self.generator),
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
-                "discriminator": keras.saving.serialize_keras_object(
-                    self.discriminator
-                ),
-                "loss": self.gan_loss,
-                "seed": self.seed,
-            }
-        )
+        config.update(self.networks_config(), loss=self.gan_loss, seed=self.seed)
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("generator", "encoder", "discriminator"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
 
 
 @register_method("bigan")

@@ -43,6 +43,15 @@ from keras_ssl.architectures.dcgan import DCGAN_IMAGE_SIZES, dcgan_discriminator
 from keras_ssl.layers.channel_wise_dense import ChannelWiseDense
 from keras_ssl.losses import gan as gan_losses
 from keras_ssl.methods.adversarial import AdversarialModel
+from keras_ssl.methods.image_methods import (
+    MeanTrackers,
+    SubNetworks,
+    batch_images,
+    check_functional,
+    float_images,
+    logits_of,
+    uint8_images,
+)
 from keras_ssl.methods.registry import register_method
 from keras_ssl.ops.masks import MASK_KINDS, dilate_mask, make_masks
 from keras_ssl.training.distribute import num_replicas, replica_share
@@ -63,35 +72,14 @@ _TRACKED = (
 )
 
 
-def _check_model(model, name):
-    if not isinstance(model, keras.Model) or not getattr(model, "inputs", None):
-        raise TypeError(
-            f"{name} must be a built keras.Model (functional). "
-            f"Received: {name}={model!r}"
-        )
-    return model
-
-
-def _float_images(images, name="images"):
-    """Float32 images in [-1, 1] from uint8 [0, 255] or float [-1, 1] arrays."""
-    array = np.asarray(images)
-    if array.ndim != 4:
-        raise ValueError(
-            f"{name} must have shape (B, H, W, C). Received: {name}.shape={array.shape}"
-        )
-    if array.dtype == np.uint8:
-        return array.astype("float32") / 127.5 - 1.0
-    return array.astype("float32")
-
-
-def _uint8_images(images):
-    """uint8 [0, 255] images from float images in [-1, 1]."""
-    images = np.asarray(ops.convert_to_numpy(images), "float32")
-    return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype("uint8")
+# Kept under their former names (instance discrimination imports them).
+_check_model = check_functional
+_float_images = float_images
+_uint8_images = uint8_images
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class ContextEncoder(AdversarialModel):
+class ContextEncoder(SubNetworks, MeanTrackers, AdversarialModel):
     """Context encoder (Pathak et al. 2016); see the module docstring.
 
     Args:
@@ -130,6 +118,8 @@ class ContextEncoder(AdversarialModel):
     (4, 16, 16, 3)
     """
 
+    NETWORKS = ("encoder", "decoder", "discriminator")
+
     def __init__(
         self,
         encoder,
@@ -147,9 +137,9 @@ class ContextEncoder(AdversarialModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.encoder = _check_model(encoder, "encoder")
-        self.decoder = _check_model(decoder, "decoder")
-        self.discriminator = _check_model(discriminator, "discriminator")
+        self.encoder = check_functional(encoder, "encoder")
+        self.decoder = check_functional(decoder, "decoder")
+        self.discriminator = check_functional(discriminator, "discriminator")
         self.mask = check_choice(mask, "mask", MASK_KINDS)
         self.mask_options = dict(mask_options or {})
         self.reconstruction_weight = check_weight(
@@ -186,14 +176,10 @@ class ContextEncoder(AdversarialModel):
         # Fail now on bad mask options rather than inside the first step.
         make_masks(self.mask, 1, self.image_shape[:2], seed=0, **self.mask_options)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in _TRACKED}
+        self.track(_TRACKED)
         self.g_optimizer = None
         self.d_optimizer = None
         self.built = True
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     # ------------------------------------------------------------ training set-up
     @property
@@ -233,10 +219,7 @@ class ContextEncoder(AdversarialModel):
         return images * (1.0 - masks) + self.fill_value * masks
 
     def discriminate(self, images, training=False):
-        outputs = self.discriminator(images, training=training)
-        if isinstance(outputs, dict):
-            outputs = outputs["logits"]
-        return outputs
+        return logits_of(self.discriminator(images, training=training))
 
     # ------------------------------------------------------------------- losses
     def loss_weights(self, masks):
@@ -285,11 +268,7 @@ class ContextEncoder(AdversarialModel):
 
     # ----------------------------------------------------------------- steps
     def _images(self, data):
-        if isinstance(data, dict):
-            data = data["images"]
-        elif isinstance(data, list | tuple):
-            data = data[0]
-        return ops.reshape(ops.cast(data, "float32"), (-1,) + self.image_shape)
+        return batch_images(data, self.image_shape)
 
     def _masks_for(self, images):
         batch = ops.shape(images)[0]
@@ -328,7 +307,7 @@ class ContextEncoder(AdversarialModel):
         )
         logs = {"g_loss": g_loss, "d_loss": d_loss, **terms}
         logs.update(self.masked_metrics(images, predictions, masks))
-        return self._record(logs)
+        return self.record(logs)
 
     def test_step(self, data):
         images = self._images(data)
@@ -346,12 +325,7 @@ class ContextEncoder(AdversarialModel):
             **terms,
         }
         logs.update(self.masked_metrics(images, predictions, masks))
-        return self._record(logs)
-
-    def _record(self, logs):
-        for name, value in logs.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.record(logs)
 
     # ---------------------------------------------------------------- inference
     def inpaint(self, images, masks, batch_size=128):
@@ -368,7 +342,7 @@ class ContextEncoder(AdversarialModel):
             format (uint8 in, uint8 out; float in, float in [-1, 1] out).
         """
         is_uint8 = np.asarray(images).dtype == np.uint8
-        images = _float_images(images)
+        images = float_images(images)
         masks = np.asarray(ops.convert_to_numpy(masks), "float32")
         if masks.ndim == 3:
             masks = masks[..., None]
@@ -392,29 +366,25 @@ class ContextEncoder(AdversarialModel):
         completed = (
             np.concatenate(chunks) if chunks else np.zeros_like(images, "float32")
         )
-        return _uint8_images(completed) if is_uint8 else completed
+        return uint8_images(completed) if is_uint8 else completed
 
     def preview(self, images, seed=0):
         """Columns for a sample sheet: masked input | inpainted | original (uint8)."""
-        images = _float_images(images)
+        images = float_images(images)
         masks = np.asarray(self.sample_masks(len(images), seed=seed))
         masked = np.asarray(self.mask_images(images, masks))
         return [
-            _uint8_images(masked),
-            _uint8_images(self.inpaint(images, masks)),
-            _uint8_images(images),
+            uint8_images(masked),
+            uint8_images(self.inpaint(images, masks)),
+            uint8_images(images),
         ]
 
     # ------------------------------------------------------------------ config
     def get_config(self):
         config = super().get_config()
+        config.update(self.networks_config())
         config.update(
             {
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
-                "decoder": keras.saving.serialize_keras_object(self.decoder),
-                "discriminator": keras.saving.serialize_keras_object(
-                    self.discriminator
-                ),
                 "mask": self.mask,
                 "mask_options": dict(self.mask_options),
                 "reconstruction_weight": self.reconstruction_weight,
@@ -427,13 +397,6 @@ class ContextEncoder(AdversarialModel):
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "decoder", "discriminator"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
 
 
 def context_encoder_networks(image_size=32, channels=3, width=64, bottleneck_size=4):

@@ -1,4 +1,4 @@
-"""Context prediction: the relative position of two patches of an image.
+"""Context prediction: the relative position of patches of an image.
 
 Reference: Doersch, Gupta & Efros, "Unsupervised Visual Representation
 Learning by Context Prediction", ICCV 2015; colour countermeasures also in
@@ -7,7 +7,7 @@ Learning", CVPR 2018.
 
 For each image a centre patch c and one of its eight neighbours n_k
 (k = 0..7, reading order) are cut with a gap between them and random jitter
-(`keras_ssl.ops.context_patch_pairs`), a shared (siamese) encoder f embeds
+(`keras_ssl.ops.context_patch_sets`), a shared (siamese) encoder f embeds
 both, a shared fully-connected layer g maps each embedding, and a classifier
 h on the concatenation predicts k:
 
@@ -21,11 +21,27 @@ colour channel and replaces the others by weak noise
 
 Improvements of Mundhenk et al. (2018), each an option (off by default, so
 that the default is Doersch et al.'s task), with the paper's setting when on:
-`chroma_blur=13` blurs the a and b channels of CIE Lab with a 13x13 window
-before the patches are cut, keeping L (`keras_ssl.ops.chroma_blur`);
-`yoked_jitter=True` moves both patches by the same random shift. Their
-other improvements (extra patch configurations, the random aperture, and
-rotation with classification) are not implemented.
+
+- `chroma_blur=13` blurs the a and b channels of CIE Lab with a 13x13
+  window before the patches are cut, keeping L (`keras_ssl.ops.chroma_blur`);
+- `yoked_jitter=True` moves all patches of an image by one random shift;
+- `configurations="triples"`: three patches per image in one of 20
+  configurations of the 3x3 grid, a 20-way label
+  (`keras_ssl.ops.TRIPLE_CONFIGURATIONS`, which states which of them follow
+  the authors' code and which are reconstructed); the default `"pairs"` is
+  Doersch et al.'s centre and one of 8 neighbours;
+- `random_aperture=2/3`: every patch of a set but one (chosen at random) is
+  seen through one square window whose side is uniform in [2/3, 1] of the
+  patch side, at a random position; outside is mid-grey
+  (`keras_ssl.ops.random_aperture`; the authors' 64-96 of 96 pixels);
+- `rotation=True` (rotation with classification): all patches of a set are
+  rotated by one random multiple of 90 degrees and the classifier predicts
+  configuration and rotation jointly, label = configuration + number of
+  configurations * rotation (the authors' single 80-way softmax for 20
+  configurations; no separate head).
+
+Not implemented: the authors' random left-right mirroring with relabelling
+and their random rescaling of the patches before cropping.
 
 Defaults vs the paper: the paper cuts 96-pixel patches with a 48-pixel gap
 and up to 7 pixels of jitter from ImageNet images; `build_context_prediction`
@@ -47,13 +63,19 @@ from keras_ssl.methods.pretext_task import (
     image_size_pair,
 )
 from keras_ssl.methods.registry import register_method
+from keras_ssl.ops.context_sets import (
+    context_patch_sets,
+    patch_configurations,
+    random_aperture,
+    rotate_patch_sets,
+)
 from keras_ssl.ops.patches import (
     check_context_layout,
     chroma_blur,
-    context_patch_pairs,
     drop_color_channels,
     project_color,
 )
+from keras_ssl.utils.validation import check_bool
 
 _COUNTERMEASURES = ("project", "drop", None)
 
@@ -64,7 +86,7 @@ class ContextPrediction(PretextTask):
 
     Args:
         encoder: a `keras.Model` from patches (B, p, p, C) in [-1, 1] to a
-            feature map or vector, shared by both patches; exposed as
+            feature map or vector, shared by all patches; exposed as
             `.encoder`.
         image_size: side (or (height, width)) of the input images.
         patch_size: side p of each patch.
@@ -72,20 +94,30 @@ class ContextPrediction(PretextTask):
         jitter: maximum random shift of each patch.
         chromatic: colour countermeasure, `"project"`, `"drop"` or None.
         patch_units: width of the shared per-patch fully-connected layer.
-        hidden_units: width of the layer on the concatenated pair.
+        hidden_units: width of the layer on the concatenated patch set.
         seed: seed of the random positions, jitter and channel dropping.
         chroma_blur: None, or the odd window side of Mundhenk et al. (2018)'s
             chroma blurring (13 in their paper): the a and b channels of CIE
             Lab are box-blurred before the patches are cut, L is kept
             (`keras_ssl.ops.chroma_blur`).
         yoked_jitter: Mundhenk et al.'s yoked jitter: one random shift per
-            image moves both patches together (False: one shift per patch,
-            Doersch et al.).
+            image moves all its patches together (False: one shift per
+            patch, Doersch et al.; paper: True).
+        configurations: `"pairs"` (Doersch et al.: centre and one of 8
+            neighbours, 8 classes) or `"triples"` (Mundhenk et al.: three
+            patches in 20 configurations; paper: `"triples"`).
+        random_aperture: None, or the smallest window side as a fraction of
+            the patch side of Mundhenk et al.'s random aperture (paper: 2/3).
+        rotation: Mundhenk et al.'s rotation with classification: each set
+            rotated by a random multiple of 90 degrees, predicted jointly
+            with the configuration (paper: True).
         **kwargs: `keras.Model` arguments.
 
-    `call(images)` returns (B, 8) logits for deterministic pairs: centred
-    layout, image `b` paired with neighbour `b % 8`, projection (if
-    `chromatic` is set) but no random channel dropping.
+    `call(images)` returns (B, num_classes) logits of deterministic sets:
+    centred layout, image `b` given class `b % num_classes` (configuration
+    and rotation), projection (if `chromatic` is set) but no random channel
+    dropping and no aperture. `num_classes` is the number of configurations
+    (8 or 20), times 4 with `rotation`.
 
     Example:
 
@@ -114,9 +146,28 @@ class ContextPrediction(PretextTask):
         seed=None,
         chroma_blur=None,
         yoked_jitter=False,
+        configurations="pairs",
+        random_aperture=None,
+        rotation=False,
         **kwargs,
     ):
         super().__init__(encoder, **kwargs)
+        self.configurations = configurations
+        self.configuration_table = patch_configurations(configurations)
+        if random_aperture is not None and (
+            isinstance(random_aperture, bool)
+            or not isinstance(random_aperture, int | float)
+            or not 0 < random_aperture <= 1
+        ):
+            raise ValueError(
+                "random_aperture must be None or a number in (0, 1] (2/3 in "
+                f"Mundhenk et al.). Received: random_aperture={random_aperture!r}"
+            )
+        self.random_aperture = random_aperture
+        self.rotation = check_bool(rotation, "rotation")
+        self.num_configurations = len(self.configuration_table)
+        self.num_patches = len(self.configuration_table[0])
+        self.num_classes = self.num_configurations * (4 if self.rotation else 1)
         if chroma_blur is not None and (
             not isinstance(chroma_blur, int) or chroma_blur < 1 or chroma_blur % 2 == 0
         ):
@@ -156,8 +207,8 @@ class ContextPrediction(PretextTask):
         self.hidden_dense = keras.layers.Dense(
             hidden_units, activation="relu", name="hidden_dense"
         )
-        self.hidden_dense.build((None, 2 * patch_units))
-        self.classifier = keras.layers.Dense(8, name="classifier")
+        self.hidden_dense.build((None, self.num_patches * patch_units))
+        self.classifier = keras.layers.Dense(self.num_classes, name="classifier")
         self.classifier.build((None, hidden_units))
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -168,51 +219,74 @@ class ContextPrediction(PretextTask):
             return drop_color_channels(patches, seed=self.seed_generator)
         return patches
 
-    def pairs(self, images, training=False):
-        """(centre, neighbour, position) patch pairs of a batch of images.
+    def patch_sets(self, images, training=False):
+        """`(patches, labels)`: (B, K, p, p, C) patch sets and their classes.
 
-        With `training`, positions, layout and jitter are random; otherwise
-        they are the deterministic pairs of `call`.
+        With `training`, classes, layout, jitter, aperture and channel
+        dropping are random; otherwise they are the deterministic sets of
+        `call`. A class is `configuration + num_configurations * rotation`.
         """
         if self.chroma_blur is not None:
             images = chroma_blur(images, self.chroma_blur)
-        centre, neighbour, positions = context_patch_pairs(
+        batch = ops.shape(images)[0]
+        if training:
+            labels = keras.random.randint(
+                (batch,), 0, self.num_classes, dtype="int32", seed=self.seed_generator
+            )
+        else:
+            labels = ops.arange(batch, dtype="int32") % self.num_classes
+        patches, _ = context_patch_sets(
             images,
+            self.configuration_table,
             self.patch_size,
             self.gap,
             self.jitter,
+            labels=labels % self.num_configurations,
             random=training,
             seed=self.seed_generator,
             yoked=self.yoked_jitter,
         )
-        centre = self._countermeasure(centre, training)
-        neighbour = self._countermeasure(neighbour, training)
-        return centre, neighbour, positions
+        if training and self.random_aperture is not None:
+            patches = random_aperture(
+                patches, self.random_aperture, seed=self.seed_generator
+            )
+        if self.rotation:
+            patches = rotate_patch_sets(patches, labels // self.num_configurations)
+        shape = ops.shape(patches)
+        flat = ops.reshape(patches, (-1,) + tuple(patches.shape[2:]))
+        flat = self._countermeasure(flat, training)
+        return ops.reshape(flat, shape), labels
 
-    def position_logits(self, centre, neighbour, training=False):
-        """8-way relative-position logits (B, 8) of patch pairs."""
-        both = ops.concatenate([centre, neighbour], axis=0)
-        features = self.patch_dense(self.pooling(self.encoder(both, training=training)))
-        first, second = ops.split(features, 2, axis=0)
-        joint = ops.concatenate([first, second], axis=-1)
+    def pairs(self, images, training=False):
+        """`(centre, neighbour, labels)` of `patch_sets` for `"pairs"`."""
+        patches, labels = self.patch_sets(images, training=training)
+        return patches[:, 0], patches[:, 1], labels
+
+    def set_logits(self, patches, training=False):
+        """Class logits (B, num_classes) of patch sets (B, K, p, p, C)."""
+        shape = tuple(patches.shape)
+        flat = ops.reshape(patches, (-1,) + shape[2:])
+        features = self.patch_dense(self.pooling(self.encoder(flat, training=training)))
+        joint = ops.reshape(features, (-1, self.num_patches * self.patch_units))
         return self.classifier(self.hidden_dense(joint))
 
     def call(self, inputs, training=False):
-        centre, neighbour, _ = self.pairs(self.batch_images(inputs))
-        return self.position_logits(centre, neighbour, training=training)
+        patches, _ = self.patch_sets(self.batch_images(inputs))
+        return self.set_logits(patches, training=training)
 
     def pretext_logs(self, images, training=False):
-        """Relative-position cross-entropy and accuracy (chance 1/8)."""
-        centre, neighbour, positions = self.pairs(images, training=training)
-        logits = self.position_logits(centre, neighbour, training=training)
+        """Set-class cross-entropy and accuracy (chance 1 / num_classes)."""
+        patches, labels = self.patch_sets(images, training=training)
+        logits = self.set_logits(patches, training=training)
         return {
-            "pretext_loss": self.pretext_loss(logits, positions),
-            "pretext_accuracy": self.pretext_accuracy(logits, positions),
+            "pretext_loss": self.pretext_loss(logits, labels),
+            "pretext_accuracy": self.pretext_accuracy(logits, labels),
         }
 
-    def pretext_chance(self, batch_size):
-        """1/8: eight neighbour positions."""
-        return 0.125
+    @property
+    def chance_accuracy(self):
+        """1 / num_classes (1/8 for Doersch et al.'s pairs)."""
+        return 1.0 / self.num_classes
 
     def get_config(self):
         config = super().get_config()
@@ -228,6 +302,9 @@ class ContextPrediction(PretextTask):
                 "seed": self.seed,
                 "chroma_blur": self.chroma_blur,
                 "yoked_jitter": self.yoked_jitter,
+                "configurations": self.configurations,
+                "random_aperture": self.random_aperture,
+                "rotation": self.rotation,
             }
         )
         return config
@@ -248,6 +325,9 @@ def build_context_prediction(
     seed=None,
     chroma_blur=None,
     yoked_jitter=False,
+    configurations="pairs",
+    random_aperture=None,
+    rotation=False,
 ):
     """A ContextPrediction model whose patch encoder fits the patch size.
 
@@ -287,5 +367,8 @@ def build_context_prediction(
         seed=seed,
         chroma_blur=chroma_blur,
         yoked_jitter=yoked_jitter,
+        configurations=configurations,
+        random_aperture=random_aperture,
+        rotation=rotation,
         name="context_prediction",
     )

@@ -33,6 +33,11 @@ from keras_ssl.architectures.patch_discriminator import patch_discriminator
 from keras_ssl.layers.image_pool import ImagePool
 from keras_ssl.losses import gan as gan_losses
 from keras_ssl.methods.adversarial import AdversarialModel
+from keras_ssl.methods.image_methods import (
+    MeanTrackers,
+    SubNetworks,
+    check_functional,
+)
 from keras_ssl.methods.pix2pix import (
     _replicas,
     _shape,
@@ -116,7 +121,7 @@ def _l1(x, y):
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class CycleGAN(AdversarialModel):
+class CycleGAN(SubNetworks, MeanTrackers, AdversarialModel):
     """CycleGAN trained with `model.fit` on (a, b) batches of two domains.
 
     Args:
@@ -147,6 +152,8 @@ class CycleGAN(AdversarialModel):
     (2, 32, 32, 3)
     """
 
+    NETWORKS = ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b")
+
     def __init__(
         self,
         generator_ab,
@@ -160,21 +167,10 @@ class CycleGAN(AdversarialModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for name, model in (
-            ("generator_ab", generator_ab),
-            ("generator_ba", generator_ba),
-            ("discriminator_a", discriminator_a),
-            ("discriminator_b", discriminator_b),
-        ):
-            if not isinstance(model, keras.Model) or not getattr(model, "inputs", None):
-                raise TypeError(
-                    f"{name} must be a built functional keras.Model. "
-                    f"Received: {name}={model!r}"
-                )
-        self.generator_ab = generator_ab
-        self.generator_ba = generator_ba
-        self.discriminator_a = discriminator_a
-        self.discriminator_b = discriminator_b
+        self.generator_ab = check_functional(generator_ab, "generator_ab")
+        self.generator_ba = check_functional(generator_ba, "generator_ba")
+        self.discriminator_a = check_functional(discriminator_a, "discriminator_a")
+        self.discriminator_b = check_functional(discriminator_b, "discriminator_b")
         self.cycle_weight = check_number(cycle_weight, "cycle_weight", minimum=0)
         self.identity_weight = check_number(
             identity_weight, "identity_weight", minimum=0
@@ -207,10 +203,7 @@ class CycleGAN(AdversarialModel):
         self.pool_b = ImagePool(pool_size, seed=seeds[1], name="pool_b")
         self.pool_a.build((None,) + self.shape_a)
         self.pool_b.build((None,) + self.shape_b)
-        self.trackers = {
-            n: keras.metrics.Mean(name=n)
-            for n in ("d_loss", "g_loss", "g_gan", "cycle", "identity")
-        }
+        self.track(("d_loss", "g_loss", "g_gan", "cycle", "identity"))
         self.g_optimizer = None
         self.d_optimizer = None
         self.built = True
@@ -219,10 +212,6 @@ class CycleGAN(AdversarialModel):
     def generator(self):
         """`generator_ab`, the A -> B translator."""
         return self.generator_ab
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     @property
     def generator_variables(self):
@@ -240,13 +229,7 @@ class CycleGAN(AdversarialModel):
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
-        for key in (
-            "generator_ab",
-            "generator_ba",
-            "discriminator_a",
-            "discriminator_b",
-        ):
-            config[key] = keras.saving.serialize_keras_object(getattr(self, key))
+        config.update(self.networks_config())
         config.update(
             cycle_weight=self.cycle_weight,
             identity_weight=self.identity_weight,
@@ -254,18 +237,6 @@ class CycleGAN(AdversarialModel):
             seed=self.seed,
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in (
-            "generator_ab",
-            "generator_ba",
-            "discriminator_a",
-            "discriminator_b",
-        ):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
 
     # ---------------------------------------------------------------- compile
     def compile(
@@ -375,10 +346,7 @@ class CycleGAN(AdversarialModel):
             scaled = d_loss * scale
         d_vars = self.discriminator_variables
         self.d_optimizer.apply(tape.gradient(scaled, d_vars), d_vars)
-        logs = {**terms, "g_loss": g_loss, "d_loss": d_loss}
-        for name, value in logs.items():
-            self.trackers[name].update_state(value)
-        return {n: t.result() for n, t in self.trackers.items()}
+        return self.record({**terms, "g_loss": g_loss, "d_loss": d_loss})
 
     # ------------------------------------------------------------- inference
     def translate(self, images, direction="a_to_b", batch_size=32):

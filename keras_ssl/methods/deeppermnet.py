@@ -46,31 +46,19 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_ssl.architectures.encoders import check_encoder_input
 from keras_ssl.layers.sinkhorn_normalization import SinkhornNormalization
-from keras_ssl.methods.pretext_task import (
-    PretextTask,
-    build_part_encoder,
-    encoder_channels,
-    image_size_pair,
-)
+from keras_ssl.methods.pretext_task import PretextTask
 from keras_ssl.methods.registry import register_method
+from keras_ssl.methods.tile_task import TileTask, build_tile_encoder
 from keras_ssl.ops.hungarian import hungarian_match
-from keras_ssl.ops.jigsaw import (
-    jigsaw_tile_size,
-    jigsaw_tiles,
-    normalize_tiles,
-    permutation_matrix,
-    permutation_set,
-    shuffle_tiles,
-)
+from keras_ssl.ops.jigsaw import permutation_matrix, permutation_set
 
 # Puzzles of `call`: image b is shuffled with row b % 16 of a fixed set.
 _CALL_PERMUTATIONS = 16
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class DeepPermNet(PretextTask):
+class DeepPermNet(TileTask):
     """Permutation-matrix prediction with Sinkhorn normalisation.
 
     Reference: Santa Cruz et al., CVPR 2017.
@@ -127,37 +115,23 @@ class DeepPermNet(PretextTask):
         seed=None,
         **kwargs,
     ):
-        super().__init__(encoder, **kwargs)
-        self.image_size = image_size_pair(image_size)
-        self.grid = grid
-        self.gap = gap
-        self.jitter = jitter
-        self.tile_size = jigsaw_tile_size(self.image_size, grid, gap, jitter)
-        self.num_tiles = grid * grid
-        if self.num_tiles < 2:
-            raise ValueError(
-                f"grid must be at least 2 for a permutation task. Received: grid={grid}"
-            )
-        self.tile_units = tile_units
-        self.hidden_units = hidden_units
+        super().__init__(
+            encoder,
+            image_size=image_size,
+            grid=grid,
+            gap=gap,
+            jitter=jitter,
+            tile_units=tile_units,
+            hidden_units=hidden_units,
+            seed=seed,
+            **kwargs,
+        )
         self.sinkhorn_iterations = sinkhorn_iterations
         self.temperature = temperature
         self.noise_factor = noise_factor
-        self.seed = seed
-        self.channels = encoder_channels(encoder)
-        self.image_shape = self.image_size + (self.channels,)
-        check_encoder_input(encoder, (self.tile_size, self.tile_size, self.channels))
         n = self.num_tiles
-        self.tile_dense = keras.layers.Dense(
-            tile_units, activation="relu", name="tile_dense"
-        )
-        self.tile_dense.build((None, self.feature_dim))
-        self.hidden_dense = keras.layers.Dense(
-            hidden_units, activation="relu", name="hidden_dense"
-        )
-        self.hidden_dense.build((None, n * tile_units))
         self.score_dense = keras.layers.Dense(n * n, name="score_dense")
-        self.score_dense.build((None, hidden_units))
+        self.score_dense.build((None, self.hidden_units))
         self.sinkhorn = SinkhornNormalization(
             n_iters=sinkhorn_iterations,
             temperature=temperature,
@@ -168,7 +142,11 @@ class DeepPermNet(PretextTask):
         self.sinkhorn.build((None, n, n))
         count = min(_CALL_PERMUTATIONS, math.factorial(n))
         self.call_permutations = permutation_set(n, count, seed=0)
-        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    @property
+    def chance_accuracy(self):
+        """1 / N: `pretext_accuracy` is per tile (N tiles)."""
+        return 1.0 / self.num_tiles
 
     def random_permutations(self, batch):
         """Uniformly random permutations (B, N) of 0..N-1, in-graph."""
@@ -186,23 +164,12 @@ class DeepPermNet(PretextTask):
                 index = ops.arange(batch, dtype="int32") % len(self.call_permutations)
                 permutations = ops.take(table, index, axis=0)
         permutations = ops.cast(ops.convert_to_tensor(permutations), "int32")
-        tiles = jigsaw_tiles(
-            images,
-            self.grid,
-            self.gap,
-            self.jitter,
-            random=training,
-            seed=self.seed_generator,
-        )
-        return normalize_tiles(shuffle_tiles(tiles, permutations)), permutations
+        return self.shuffled_tiles(images, permutations, training), permutations
 
     def soft_permutations(self, tiles, training=False):
         """Doubly-stochastic (B, N, N) matrices of shuffled tiles."""
         n = self.num_tiles
-        flat = ops.reshape(tiles, (-1,) + tuple(tiles.shape[2:]))
-        features = self.tile_dense(self.pooling(self.encoder(flat, training=training)))
-        features = ops.reshape(features, (-1, n * self.tile_units))
-        scores = self.score_dense(self.hidden_dense(features))
+        scores = self.score_dense(self.joined_tiles(tiles, training=training))
         return self.sinkhorn(ops.reshape(scores, (-1, n, n)), training=training)
 
     def call(self, inputs, training=False):
@@ -275,24 +242,13 @@ class DeepPermNet(PretextTask):
             "tile_accuracy": placed / (count * self.num_tiles),
         }
 
-    def pretext_chance(self, batch_size):
-        """1 / N: `pretext_accuracy` is per tile (N tiles)."""
-        return 1.0 / self.num_tiles
-
     def get_config(self):
         config = super().get_config()
         config.update(
             {
-                "image_size": list(self.image_size),
-                "grid": self.grid,
-                "gap": self.gap,
-                "jitter": self.jitter,
-                "tile_units": self.tile_units,
-                "hidden_units": self.hidden_units,
                 "sinkhorn_iterations": self.sinkhorn_iterations,
                 "temperature": self.temperature,
                 "noise_factor": self.noise_factor,
-                "seed": self.seed,
             }
         )
         return config
@@ -328,9 +284,9 @@ def build_deeppermnet(
     >>> tuple(model(np.zeros((2, 32, 32, 3), "float32")).shape)
     (2, 9, 9)
     """
-    size = image_size_pair(image_size)
-    tile = jigsaw_tile_size(size, grid, gap, jitter)
-    encoder = build_part_encoder(encoder, tile, channels, encoder_config)
+    size, encoder = build_tile_encoder(
+        encoder, image_size, channels, grid, gap, jitter, encoder_config
+    )
     return DeepPermNet(
         encoder,
         image_size=size,

@@ -33,6 +33,7 @@ from keras import ops
 from keras_ssl.architectures.encoders import build_encoder
 from keras_ssl.methods.pretext_task import PretextTask
 from keras_ssl.methods.registry import register_method
+from keras_ssl.ops import l2_normalize
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -113,7 +114,7 @@ class Exemplar(PretextTask):
 
     def call(self, images, training=False):
         x = self.head(self.features(self.batch_images(images), training=training))
-        return _l2_normalize(x)
+        return l2_normalize(x)
 
     def augment(self, images):
         """`num_views` random views of each image, view-major: (V * B, H, W, C).
@@ -238,10 +239,6 @@ class Exemplar(PretextTask):
             }
         )
         return config
-
-
-def _l2_normalize(x):
-    return x / ops.sqrt(ops.maximum(ops.sum(x * x, axis=-1, keepdims=True), 1e-12))
 
 
 def _squared_distances(embeddings):

@@ -31,11 +31,13 @@ from keras import ops
 
 from keras_ssl.architectures.gan_networks import gan_networks
 from keras_ssl.losses import gan as gan_losses
+from keras_ssl.methods import backend_step
 from keras_ssl.methods.adversarial import AdversarialModel
 from keras_ssl.methods.registry import register_method
+from keras_ssl.training import ema as ema_lib
 from keras_ssl.training.callbacks.nan_guard import NaNGuard
 from keras_ssl.training.distribute import num_replicas, replica_share
-from keras_ssl.utils.validation import check_int, check_number, check_weight
+from keras_ssl.utils.validation import check_int, check_weight
 
 
 def _slice_outputs(outputs, start, stop=None):
@@ -55,8 +57,17 @@ class GAN(AdversarialModel):
         n_disc: discriminator updates per generator update.
         gp_weight: weight of the WGAN-GP gradient penalty on interpolates of
             real and fake images; defaults to 10 for "wasserstein", else 0.
-        ema_decay: if set (e.g. 0.999), keep an exponential moving average of
-            G's weights (BigGAN, S3GAN) in `ema_generator`; `generate` uses it.
+        ema_decay: if set (e.g. 0.9999, compare_gan's BigGAN / S3GAN), keep
+            an exponential moving average of G's weights in `ema_generator`
+            (`keras_ssl.training.ema`); `generate` samples from it.
+        ema_start_step: G updates up to this one copy G's weights into the
+            average instead of averaging them (compare_gan's default and its
+            BigGAN / S3GAN runs: 40,000; 0 averages from the first update).
+        standing_statistics_batches: before sampling from the average
+            (`generate`, and so FID / IS), its batch-norm statistics are
+            recomputed from its own weights on this many batches of 64
+            generated samples (`keras_ssl.training.ema.refresh_statistics`),
+            once per training step reached; 0 keeps the raw G's statistics.
         seed: seed of the noise drawn in training.
 
     Example:
@@ -77,6 +88,8 @@ class GAN(AdversarialModel):
         gp_weight=None,
         ema_decay=None,
         seed=None,
+        ema_start_step=ema_lib.COMPARE_GAN_EMA_START_STEP,
+        standing_statistics_batches=50,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -93,15 +106,14 @@ class GAN(AdversarialModel):
         if gp_weight is None:
             gp_weight = 10.0 if loss == "wasserstein" else 0.0
         self.gp_weight = check_weight(gp_weight, "gp_weight")
-        ema_decay = check_number(
-            ema_decay, "ema_decay", minimum=0, maximum=1, allow_none=True
-        )
-        if ema_decay == 1.0:
-            raise ValueError(
-                "ema_decay must be a number in [0, 1) or None (1 would never "
-                "update the average). Received: ema_decay=1.0"
+        ema_decay, ema_start_step, standing_statistics_batches = (
+            ema_lib.check_ema_options(
+                ema_decay, ema_start_step, standing_statistics_batches
             )
+        )
         self.ema_decay = ema_decay
+        self.ema_start_step = ema_start_step
+        self.standing_statistics_batches = standing_statistics_batches
         self.seed = seed
         self.z_dim = int(generator.inputs[0].shape[-1])
         self.image_shape = tuple(int(d) for d in generator.outputs[0].shape[1:])
@@ -129,6 +141,9 @@ class GAN(AdversarialModel):
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_generator.trainable = False
+        # The training step at which the EMA generator's statistics were last
+        # computed from its own weights (`sampling_generator`).
+        self._statistics_step = 0
         self.trackers = {
             name: keras.metrics.Mean(name=name) for name in self._tracked_names()
         }
@@ -169,6 +184,8 @@ class GAN(AdversarialModel):
             "n_disc": self.n_disc,
             "gp_weight": self.gp_weight,
             "ema_decay": self.ema_decay,
+            "ema_start_step": self.ema_start_step,
+            "standing_statistics_batches": self.standing_statistics_batches,
             "seed": self.seed,
         }
 
@@ -409,11 +426,11 @@ class GAN(AdversarialModel):
             ops.shape(real)[0],
         )
         points = gan_losses.interpolate(real, fake, alpha)
-        with tf.GradientTape() as tape:
-            tape.watch(points)
-            logits = self.discriminate(points, labels, training=True)["logits"]
-            total = ops.sum(logits)
-        return tape.gradient(total, points)
+
+        def total(points):
+            return ops.sum(self.discriminate(points, labels, training=True)["logits"])
+
+        return backend_step.input_gradients(total, points)
 
     def _split(self, images, labels):
         if self.n_disc == 1:
@@ -432,12 +449,18 @@ class GAN(AdversarialModel):
         the replicas' gradients are summed, and scaled by the optimizer
         (`LossScaleOptimizer` under `mixed_float16`; the identity otherwise)
         inside the tape, so that small float16 gradients do not flush to 0.
+        Gradients and the update come from `backend_step` (a
+        `tf.GradientTape` on TensorFlow, `jax.value_and_grad` on JAX).
         """
-        with tf.GradientTape() as tape:
+
+        def scaled_loss():
             loss, terms = compute_loss()
-            scaled = optimizer.scale_loss(loss / num_replicas())
-        gradients = tape.gradient(scaled, variables)
-        optimizer.apply_gradients(zip(gradients, variables))
+            return optimizer.scale_loss(loss / num_replicas()), (loss, terms)
+
+        _, (loss, terms), gradients = backend_step.value_and_gradients(
+            scaled_loss, variables
+        )
+        backend_step.apply_gradients(optimizer, gradients, variables)
         return loss, terms
 
     def _update_trackers(self, values):
@@ -482,12 +505,13 @@ class GAN(AdversarialModel):
             self._update_ema()
         return {**terms, "g_loss": loss}
 
+    @backend_step.stateless_on_jax
     def train_step(self, data):
         images, labels = self._unpack(data)
-        # Some pipelines lose the static image shape; the rotations need it.
-        images = tf.ensure_shape(
-            ops.cast(images, "float32"), (None,) + self.image_shape
-        )
+        images = ops.cast(images, "float32")
+        if keras.backend.backend() == "tensorflow":
+            # Some pipelines lose the static image shape; the rotations need it.
+            images = tf.ensure_shape(images, (None,) + self.image_shape)
         self.check_labels(labels, check_values=False)
         labels = self.prepare_labels(images, labels)
         logs = {}
@@ -504,33 +528,68 @@ class GAN(AdversarialModel):
         return ops.cast(labels, "int32")
 
     def _update_ema(self):
-        decay = self.ema_decay
-        pairs = list(zip(self.ema_generator.weights, self.generator.weights))
-
-        def update(ema_value, value, trainable):
-            if trainable:
-                return ema_value.assign(decay * ema_value + (1.0 - decay) * value)
-            return ema_value.assign(value)
-
-        def cross_replica(strategy):
-            for ema, var in pairs:
-                strategy.extended.update(
-                    ema.value, update, args=(var.value, var.trainable), group=False
-                )
-
-        context = tf.distribute.get_replica_context()
-        if context is not None and tf.distribute.has_strategy():
-            context.merge_call(cross_replica)
-        else:
-            for ema, var in pairs:
-                update(ema, var.value, var.trainable)
+        """Average G into `ema_generator` after G's update (`training.ema`)."""
+        ema_lib.update_average(
+            self.ema_generator,
+            self.generator,
+            self.ema_decay,
+            self.g_optimizer.iterations,
+            self.ema_start_step,
+        )
 
     # ------------------------------------------------------------ sampling
+    def training_step_count(self):
+        """G updates so far (the generator optimizer's `iterations`)."""
+        if self.g_optimizer is None:
+            return 0
+        return int(ops.convert_to_numpy(self.g_optimizer.iterations))
+
+    def refresh_ema_statistics(self):
+        """Recompute `ema_generator`'s batch-norm statistics from its weights.
+
+        `standing_statistics_batches` batches of 64 samples (z ~ N(0, I),
+        uniform labels for a conditional G), always the same ones; see
+        `keras_ssl.training.ema.refresh_statistics`. Returns the number of
+        layers refreshed (0 without an EMA generator or with 0 batches).
+        """
+        count = 0
+        if self.ema_generator is not None and self.standing_statistics_batches:
+
+            def inputs(rng, n):
+                z = rng.standard_normal((n, self.z_dim)).astype("float32")
+                labels = self.generation_labels(n, None, rng)
+                return [z, labels] if self.conditional_generator else z
+
+            count = ema_lib.refresh_statistics(
+                self.ema_generator,
+                self.standing_statistics_batches,
+                inputs=inputs,
+                seed=0,
+            )
+        self._statistics_step = self.training_step_count()
+        return count
+
+    def sampling_generator(self):
+        """The network `generate` samples from, ready for inference.
+
+        The raw generator, or the EMA generator whose batch-norm statistics
+        are refreshed (`refresh_ema_statistics`) whenever training has moved
+        since they were last computed: once per step reached, not at every
+        call. A model starts with statistics counted as current at step 0,
+        so weights loaded into a fresh model (a zoo preset) keep theirs.
+        """
+        if self.ema_generator is None:
+            return self.generator
+        if self.training_step_count() != self._statistics_step:
+            self.refresh_ema_statistics()
+        return self.ema_generator
+
     def generate(self, n, labels=None, seed=None, batch_size=256):
         """`n` images as uint8 (n, H, W, C) in [0, 255].
 
-        Uses the EMA generator when there is one, in inference mode (moving
-        batch-norm statistics). The same `seed` gives the same images.
+        Uses `sampling_generator()` (the EMA generator, with batch-norm
+        statistics from its own weights, when there is one) in inference
+        mode. The same `seed` gives the same images.
 
         Args:
             n: number of images.
@@ -543,7 +602,7 @@ class GAN(AdversarialModel):
         rng = np.random.default_rng(seed)
         z = rng.standard_normal((n, self.z_dim)).astype("float32")
         labels = self.generation_labels(n, labels, rng)
-        generator = self.ema_generator or self.generator
+        generator = self.sampling_generator()
         chunks = []
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
@@ -558,14 +617,23 @@ class GAN(AdversarialModel):
         return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype("uint8")
 
 
-GAN_OPTIONS = ("loss", "n_disc", "gp_weight", "ema_decay", "seed")
+GAN_OPTIONS = (
+    "loss",
+    "n_disc",
+    "gp_weight",
+    "ema_decay",
+    "ema_start_step",
+    "standing_statistics_batches",
+    "seed",
+)
 
 
 def split_options(options):
     """`(GAN constructor options, network options)` from a builder's kwargs.
 
     The builders name only their paper's arguments; `loss`, `n_disc`,
-    `gp_weight`, `ema_decay` and `seed` go to the `GAN` model and every
+    `gp_weight`, `ema_decay` (and `ema_start_step`,
+    `standing_statistics_batches`) and `seed` go to the `GAN` model and every
     other option to `keras_ssl.architectures.gan_networks` (and on to the
     network builders).
     """

@@ -55,6 +55,7 @@ from keras_ssl.methods.context_encoder import (
     _uint8_images,
 )
 from keras_ssl.methods.registry import register_method
+from keras_ssl.ops import l2_normalize
 from keras_ssl.training.distribute import num_replicas, replica_share
 from keras_ssl.utils.validation import (
     check_bool,
@@ -62,10 +63,6 @@ from keras_ssl.utils.validation import (
     check_int,
     check_number,
 )
-
-
-def _l2_normalize(x):
-    return x / ops.sqrt(ops.maximum(ops.sum(x * x, axis=-1, keepdims=True), 1e-12))
 
 
 def _augmentation(channels, seed):
@@ -200,7 +197,7 @@ class InstanceDiscrimination(keras.Model):
     def embed(self, images, training=False):
         """L2-normalised embeddings (B, embedding_dim) of images in [-1, 1]."""
         features = self.pooling(self.encoder(images, training=training))
-        return _l2_normalize(self.projection(features))
+        return l2_normalize(self.projection(features))
 
     def call(self, inputs, training=False):
         return self.embed(self._unpack(inputs)[0], training=training)

@@ -35,21 +35,9 @@ Optimizer default: Adam 1e-3 (the paper used SGD 0.01).
 import keras
 from keras import ops
 
-from keras_ssl.architectures.encoders import check_encoder_input
-from keras_ssl.methods.pretext_task import (
-    PretextTask,
-    build_part_encoder,
-    encoder_channels,
-    image_size_pair,
-)
 from keras_ssl.methods.registry import register_method
-from keras_ssl.ops.jigsaw import (
-    jigsaw_tile_size,
-    jigsaw_tiles,
-    normalize_tiles,
-    permutation_set,
-    shuffle_tiles,
-)
+from keras_ssl.methods.tile_task import TileTask, build_tile_encoder
+from keras_ssl.ops.jigsaw import permutation_set
 
 
 def random_grayscale(images, probability, seed=None):
@@ -63,7 +51,7 @@ def random_grayscale(images, probability, seed=None):
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class Jigsaw(PretextTask):
+class Jigsaw(TileTask):
     """Jigsaw puzzle solving (Noroozi & Favaro 2016) around any tile encoder.
 
     Args:
@@ -123,21 +111,22 @@ class Jigsaw(PretextTask):
         permutation_criterion="mean",
         **kwargs,
     ):
-        super().__init__(encoder, **kwargs)
-        self.image_size = image_size_pair(image_size)
-        self.grid = grid
-        self.gap = gap
-        self.jitter = jitter
-        self.tile_size = jigsaw_tile_size(self.image_size, grid, gap, jitter)
-        self.channels = encoder_channels(encoder)
-        self.image_shape = self.image_size + (self.channels,)
-        # Checked before the permutation set, which takes seconds to draw.
-        check_encoder_input(encoder, (self.tile_size, self.tile_size, self.channels))
+        super().__init__(
+            encoder,
+            image_size=image_size,
+            grid=grid,
+            gap=gap,
+            jitter=jitter,
+            tile_units=tile_units,
+            hidden_units=hidden_units,
+            seed=seed,
+            **kwargs,
+        )
         self.num_permutations = num_permutations
         self.permutation_seed = permutation_seed
         self.permutation_criterion = permutation_criterion
         self.permutations = permutation_set(
-            grid * grid, num_permutations, permutation_seed, permutation_criterion
+            self.num_tiles, num_permutations, permutation_seed, permutation_criterion
         )
         if not 0.0 <= grayscale_probability <= 1.0:
             raise ValueError(
@@ -145,21 +134,13 @@ class Jigsaw(PretextTask):
                 f"Received: grayscale_probability={grayscale_probability}"
             )
         self.grayscale_probability = float(grayscale_probability)
-        self.tile_units = tile_units
-        self.hidden_units = hidden_units
-        self.seed = seed
-        num_tiles = grid * grid
-        self.tile_dense = keras.layers.Dense(
-            tile_units, activation="relu", name="tile_dense"
-        )
-        self.tile_dense.build((None, self.feature_dim))
-        self.hidden_dense = keras.layers.Dense(
-            hidden_units, activation="relu", name="hidden_dense"
-        )
-        self.hidden_dense.build((None, num_tiles * tile_units))
         self.classifier = keras.layers.Dense(num_permutations, name="classifier")
-        self.classifier.build((None, hidden_units))
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.classifier.build((None, self.hidden_units))
+
+    @property
+    def chance_accuracy(self):
+        """1 / num_permutations."""
+        return 1.0 / self.num_permutations
 
     def puzzles(self, images, training=False):
         """Shuffled, normalised tiles (B, N, s, s, C) and their class (B,).
@@ -182,26 +163,13 @@ class Jigsaw(PretextTask):
             )
         else:
             labels = ops.arange(batch, dtype="int32") % self.num_permutations
-        tiles = jigsaw_tiles(
-            images,
-            self.grid,
-            self.gap,
-            self.jitter,
-            random=training,
-            seed=self.seed_generator,
-        )
         table = ops.convert_to_tensor(self.permutations, dtype="int32")
-        tiles = shuffle_tiles(tiles, ops.take(table, labels, axis=0))
-        return normalize_tiles(tiles), labels
+        permutations = ops.take(table, labels, axis=0)
+        return self.shuffled_tiles(images, permutations, training), labels
 
     def puzzle_logits(self, tiles, training=False):
         """Permutation logits (B, K) of shuffled tiles (B, N, s, s, C)."""
-        num_tiles = self.grid * self.grid
-        flat = ops.reshape(tiles, (-1,) + tuple(tiles.shape[2:]))
-        features = self.pooling(self.encoder(flat, training=training))
-        features = self.tile_dense(features)
-        features = ops.reshape(features, (-1, num_tiles * self.tile_units))
-        return self.classifier(self.hidden_dense(features))
+        return self.classifier(self.joined_tiles(tiles, training=training))
 
     def call(self, inputs, training=False):
         tiles, _ = self.puzzles(self.batch_images(inputs))
@@ -216,25 +184,14 @@ class Jigsaw(PretextTask):
             "pretext_accuracy": self.pretext_accuracy(logits, labels),
         }
 
-    def pretext_chance(self, batch_size):
-        """1 / num_permutations."""
-        return 1.0 / self.num_permutations
-
     def get_config(self):
         config = super().get_config()
         config.update(
             {
-                "image_size": list(self.image_size),
-                "grid": self.grid,
-                "gap": self.gap,
-                "jitter": self.jitter,
                 "num_permutations": self.num_permutations,
                 "permutation_seed": self.permutation_seed,
                 "permutation_criterion": self.permutation_criterion,
                 "grayscale_probability": self.grayscale_probability,
-                "tile_units": self.tile_units,
-                "hidden_units": self.hidden_units,
-                "seed": self.seed,
             }
         )
         return config
@@ -272,9 +229,9 @@ def build_jigsaw(
     >>> model.tile_size, tuple(model.encoder.inputs[0].shape)
     (8, (None, None, None, 3))
     """
-    size = image_size_pair(image_size)
-    tile = jigsaw_tile_size(size, grid, gap, jitter)
-    encoder = build_part_encoder(encoder, tile, channels, encoder_config)
+    size, encoder = build_tile_encoder(
+        encoder, image_size, channels, grid, gap, jitter, encoder_config
+    )
     return Jigsaw(
         encoder,
         image_size=size,

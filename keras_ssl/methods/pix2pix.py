@@ -33,8 +33,16 @@ from keras import ops
 
 from keras_ssl.architectures.patch_discriminator import patch_discriminator
 from keras_ssl.architectures.unet import unet_generator
+from keras_ssl.data import paired
 from keras_ssl.losses import gan as gan_losses
 from keras_ssl.methods.adversarial import AdversarialModel
+from keras_ssl.methods.image_methods import (
+    MeanTrackers,
+    SubNetworks,
+    check_functional,
+    float_images,
+    uint8_images,
+)
 from keras_ssl.methods.registry import register_method
 from keras_ssl.training.callbacks.nan_guard import NaNGuard
 from keras_ssl.utils.validation import check_choice, check_int, check_weight
@@ -48,26 +56,10 @@ def _replicas():
 
 def to_float_images(images, name="images"):
     """(float32 images in [-1, 1], whether they came as uint8)."""
-    array = np.asarray(images)
-    if array.ndim != 4:
-        raise ValueError(
-            f"{name} must be a batch (N, H, W, C). Received: {name} of shape "
-            f"{array.shape}"
-        )
-    if array.dtype == np.uint8:
-        return array.astype("float32") / 127.5 - 1.0, True
-    if not np.issubdtype(array.dtype, np.floating):
-        raise TypeError(
-            f"{name} must be uint8 in [0, 255] or float in [-1, 1]. "
-            f"Received: dtype {array.dtype}"
-        )
-    return array.astype("float32"), False
+    return float_images(images, name), np.asarray(images).dtype == np.uint8
 
 
-def to_uint8(images):
-    """Float images in [-1, 1] as uint8 in [0, 255]."""
-    images = np.asarray(ops.convert_to_numpy(images), "float32")
-    return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype("uint8")
+to_uint8 = uint8_images
 
 
 def preview_columns(*columns):
@@ -135,7 +127,7 @@ def _shape(model, index=0, output=False):
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class Pix2Pix(AdversarialModel):
+class Pix2Pix(SubNetworks, MeanTrackers, AdversarialModel):
     """pix2pix conditional GAN trained with `model.fit` on (input, target).
 
     Args:
@@ -163,6 +155,8 @@ class Pix2Pix(AdversarialModel):
     (2, 32, 32, 3)
     """
 
+    NETWORKS = ("generator", "discriminator")
+
     def __init__(
         self,
         generator,
@@ -172,14 +166,8 @@ class Pix2Pix(AdversarialModel):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for name, model in (("generator", generator), ("discriminator", discriminator)):
-            if not isinstance(model, keras.Model) or not getattr(model, "inputs", None):
-                raise TypeError(
-                    f"{name} must be a built functional keras.Model. "
-                    f"Received: {name}={model!r}"
-                )
-        self.generator = generator
-        self.discriminator = discriminator
+        self.generator = check_functional(generator, "generator")
+        self.discriminator = check_functional(discriminator, "discriminator")
         self.l1_weight = check_weight(l1_weight, "l1_weight")
         self.gan_weight = check_weight(gan_weight, "gan_weight")
         self.input_shape_ = _shape(generator)
@@ -193,33 +181,19 @@ class Pix2Pix(AdversarialModel):
                 f"concatenated: shape (B, {', '.join(map(str, expected))}). "
                 f"Received: discriminator input shape {_shape(discriminator)}"
             )
-        self.trackers = {
-            n: keras.metrics.Mean(name=n) for n in ("d_loss", "g_loss", "g_gan", "g_l1")
-        }
+        self.track(("d_loss", "g_loss", "g_gan", "g_l1"))
         self.g_optimizer = None
         self.d_optimizer = None
         self.built = True
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
 
     def get_config(self):
         return {
             "name": self.name,
             "trainable": self.trainable,
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            **self.networks_config(),
             "l1_weight": self.l1_weight,
             "gan_weight": self.gan_weight,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("generator", "discriminator"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
 
     # ---------------------------------------------------------------- compile
     def fit(self, x=None, y=None, **kwargs):
@@ -293,19 +267,14 @@ class Pix2Pix(AdversarialModel):
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply(g_tape.gradient(scaled, g_vars), g_vars)
         logs.update(terms, g_loss=g_loss)
-        for name, value in logs.items():
-            self.trackers[name].update_state(value)
-        return {n: t.result() for n, t in self.trackers.items() if n in logs}
+        return self.record(logs)
 
     def test_step(self, data):
         inputs, targets = unpack_pair(data)
         fakes = self.generator(inputs, training=False)
         g_loss, terms = self.generator_loss(inputs, targets, fakes)
         d_loss = self.discriminator_loss(inputs, targets, fakes)
-        logs = {**terms, "g_loss": g_loss, "d_loss": d_loss}
-        for name, value in logs.items():
-            self.trackers[name].update_state(value)
-        return {n: t.result() for n, t in self.trackers.items()}
+        return self.record({**terms, "g_loss": g_loss, "d_loss": d_loss})
 
     # ------------------------------------------------------------- inference
     def translate(self, images, mode="eval", seed=None, batch_size=32):
@@ -335,17 +304,23 @@ class Pix2Pix(AdversarialModel):
     def preview(self, images):
         """Columns input | output | target as uint8 arrays (for sample sheets).
 
+        A 1-channel input with a 2-channel output is read as the authors'
+        colorization mode (`keras_ssl.data.paired` task `"lightness_to_ab"`:
+        L in, ab out): output and target are shown as the RGB images they
+        make with the input's lightness.
+
         Args:
             images: a batch `(inputs, targets)`, or inputs alone (then two
                 columns).
         """
         inputs, targets = unpack_pair(images)
         array, _ = to_float_images(inputs)
-        outputs = self.generator(array, training=False)
-        columns = [array, outputs]
+        columns = [self.generator(array, training=False)]
         if targets is not None:
             columns.append(to_float_images(targets)[0])
-        return preview_columns(*columns)
+        if array.shape[-1] == 1 and self.output_shape_[-1] == 2:
+            columns = [paired.lab_pair_to_images(array, c) for c in columns]
+        return preview_columns(array, *columns)
 
 
 def translate_with(generator, array, mode, seed, batch_size):
@@ -395,7 +370,8 @@ def build_pix2pix(
         image_size: square size of input and output (256 in the paper);
             with `num_downs=None` a power of two >= 32.
         channels: input channels (e.g. 1 for greyscale -> colour).
-        output_channels: output channels.
+        output_channels: output channels (2 for the authors' colorization
+            mode, L -> ab: `keras_ssl.data.paired` task `"lightness_to_ab"`).
         width, d_width: ngf and ndf (64; `d_width` defaults to `width`).
         num_downs: U-Net depth (default log2(image_size)).
         d_layers: PatchGAN stride-2 layers (3 = 70x70; at 32x32 use 2 or 3).

@@ -5,8 +5,10 @@ rotation, a tile permutation, a relative position, ...) whose solution needs
 good features. The methods differ in that problem only; `PretextTask` holds
 what they share: the encoder and its pooling, the default optimizer,
 `train_step` and `test_step`, the metric trackers, serialization of the
-encoder, and the classification loss and accuracy of a pretext label. It
-holds no paper's logic: each method module states its own objective.
+encoder, the unpacking of batches (images, and class labels or example
+indices for the tasks that need them), and the classification loss and
+accuracy of a pretext label. It holds no paper's logic: each method module
+states its own objective.
 """
 
 import keras
@@ -15,6 +17,8 @@ import tensorflow as tf
 from keras import ops
 
 from keras_ssl.architectures.encoders import build_encoder, vector_pooling
+from keras_ssl.methods import backend_step
+from keras_ssl.ops import accuracy, with_static_shape
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -24,38 +28,65 @@ class PretextTask(keras.Model):
     A subclass builds its heads (every sub-layer, in its constructor), sets
     `image_shape`, and implements one hook:
 
-        pretext_logs(images, training=False) -> dict
+        pretext_logs(images, training=False, **targets) -> dict
 
     which maps every name of `metric_names` to a scalar for a batch of
-    images (B, H, W, C) in [-1, 1]; `"pretext_loss"` is the loss that
-    `train_step` minimises. The base class provides the rest:
+    images (B, H, W, C) in [-1, 1]; the entry `loss_name` (`"pretext_loss"`
+    by default) is the loss that training minimises. `targets` holds what
+    the class declares it needs from each batch:
 
-    - `train_step`: gradient of `pretext_loss` plus the layers' own losses
-      (`self.losses`), divided by the number of replicas in sync so that
-      gradients summed over replicas are those of the global-batch mean;
+    - `labels=` (int (B,)) when `requires_labels` is True (a task with a
+      supervised term, e.g. `RotationAuxiliary`);
+    - `indices=` (int (B,), the examples' rows in the dataset) when
+      `requires_indices` is True (a task with a memory bank, e.g.
+      `RotationDecoupling`).
+
+    A task whose step also changes state outside the gradient (a memory
+    bank) implements `pretext_outputs(images, training, **targets) ->
+    (logs, updates)` instead, and `after_train_step(updates)`, which the
+    train step calls after the optimizer step.
+
+    Class attributes a subclass sets (or overrides as properties when they
+    depend on constructor arguments): `metric_names`, `loss_name`,
+    `chance_accuracy` (the chance level of `pretext_accuracy`; None where it
+    has none), `requires_labels`, `requires_indices`. From them the base
+    class provides:
+
+    - `compute_pretext(data, training)` -> `(loss, logs, updates)`: the
+      forward pass and losses of one batch in `keras.ops` only (the loss
+      includes the layers' own losses `self.losses` in training), shared by
+      every backend's train step;
+    - `train_step`: the gradient of that loss divided by the number of
+      replicas in sync, so that gradients summed over replicas are those of
+      the global-batch mean, then `after_train_step(updates)`; written once
+      through `keras_ssl.methods.backend_step` (a `tf.GradientTape` on
+      TensorFlow, Keras' stateless `train_step(state, data)` on JAX);
     - `test_step`, and `metrics`: one `keras.metrics.Mean` per name of
       `metric_names` (by default `pretext_loss` and `pretext_accuracy`);
+    - `unpack_batch(data)` -> `(images, targets)` and `batch_images(data)`:
+      batches are images, tuples `(images, labels, ...)`, `(images, indices)`
+      or `(images, labels, indices)` (indices are always last), or dicts with
+      the keys `"images"`, `"labels"`, `"indices"`; images get the static
+      shape `image_shape`; a missing label or index is an error naming the
+      batch format;
     - `pretext_step(images, training)` -> `(loss, accuracy)`, the interface
       through which `MultiTask` combines tasks;
     - `compile(optimizer=None)`, which falls back to `default_optimizer()`
       (Adam 1e-3 unless a subclass overrides it), and `compile_from_config`
       so that a saved model resumes training with its optimizer state;
     - `features(images)`: pooled encoder features (B, D);
-    - `pretext_loss(logits, labels)` and `pretext_accuracy(logits, labels)`:
-      mean cross-entropy and accuracy of integer pretext labels, for tasks
-      that are classifications (others override them);
+    - `pretext_loss(logits, labels, weights=None)` and
+      `pretext_accuracy(logits, labels)`: mean (optionally weighted)
+      cross-entropy and accuracy of integer pretext labels, for tasks that
+      are classifications (others override them);
     - `get_config` / `from_config` for the `encoder` argument (subclasses
       add their own arguments to `get_config`);
     - what a benchmark needs to run any task without knowing it:
-      `pretext_chance(batch_size)`, the chance level of `pretext_accuracy`
-      (None where it has none, the default), and
-      `training_data(images, labels, batch_size, seed)` -> `(dataset,
-      callbacks)`, the `fit` input a task trains on from arrays (shuffled
-      `(images, labels)` batches by default; tasks that need example
-      indices or a neighbour graph override it).
-
-    Fit batches may be images, `(images, labels, ...)` whose labels are
-    ignored, or `{"images": images}`.
+      `pretext_chance(batch_size)` (`chance_accuracy` unless a task's chance
+      depends on the batch) and `training_data(images, labels, batch_size,
+      seed)` -> `(dataset, callbacks)`, the `fit` input built from arrays:
+      shuffled batches carrying the labels and indices the task requires
+      (tasks that need a neighbour graph override it).
 
     Args:
         encoder: a `keras.Model` from images (or tiles, patches) to a feature
@@ -66,6 +97,7 @@ class PretextTask(keras.Model):
 
     >>> import numpy as np
     >>> class FlipPrediction(PretextTask):
+    ...     chance_accuracy = 0.5
     ...     def __init__(self, encoder, **kwargs):
     ...         super().__init__(encoder, **kwargs)
     ...         self.image_shape = tuple(encoder.inputs[0].shape[1:])
@@ -87,11 +119,18 @@ class PretextTask(keras.Model):
     >>> model.compile()
     >>> images = np.random.uniform(-1, 1, (8, 8, 8, 3)).astype("float32")
     >>> history = model.fit(images, batch_size=4, epochs=1, verbose=0)
-    >>> sorted(history.history)
-    ['pretext_accuracy', 'pretext_loss']
+    >>> sorted(history.history), model.pretext_chance(4)
+    (['pretext_accuracy', 'pretext_loss'], 0.5)
     """
 
     metric_names = ("pretext_loss", "pretext_accuracy")
+    # The entry of `pretext_logs` that training minimises.
+    loss_name = "pretext_loss"
+    # Chance level of `pretext_accuracy` (None: none, e.g. a mean of tasks).
+    chance_accuracy = None
+    # What every batch must carry besides the images.
+    requires_labels = False
+    requires_indices = False
 
     def __init__(self, encoder, **kwargs):
         super().__init__(**kwargs)
@@ -134,88 +173,202 @@ class PretextTask(keras.Model):
         if self.built:
             self.optimizer.build(self.trainable_variables)
 
+    # ------------------------------------------------------------ batches
     def batch_images(self, data):
         """The images of a batch, with the static shape `image_shape`."""
         if isinstance(data, dict):
             data = data["images"]
         elif isinstance(data, list | tuple):
             data = data[0]
-        if None not in self.image_shape:
-            # Datasets of undecoded-size images carry no static H, W; rotations,
-            # tiles and patches need them to stay in-graph.
-            data = ops.reshape(data, (-1,) + tuple(self.image_shape))
-        return data
+        # Datasets of undecoded-size images carry no static H, W; rotations,
+        # tiles and patches need them to stay in-graph.
+        return with_static_shape(data, self.image_shape)
 
+    def batch_format(self):
+        """The batch structure this task trains on, for error messages."""
+        if self.requires_labels and self.requires_indices:
+            return "(images, labels, indices)"
+        if self.requires_indices:
+            return "(images, indices) or (images, labels, indices)"
+        if self.requires_labels:
+            return "(images, labels)"
+        return "images or (images, ...)"
+
+    def unpack_batch(self, data):
+        """`(images, targets)` of a batch; `targets` has what the task requires.
+
+        `targets` holds `labels` (int32) when `requires_labels` and `indices`
+        (int32, flat) when `requires_indices`, so that it can be passed on as
+        `pretext_logs(images, training, **targets)`.
+        """
+        images = self.batch_images(data)
+        labels = indices = None
+        if isinstance(data, dict):
+            labels, indices = data.get("labels"), data.get("indices")
+        elif isinstance(data, list | tuple):
+            rest = list(data[1:])
+            if self.requires_indices and rest:
+                indices = rest.pop()
+            if rest:
+                labels = rest[0]
+        targets = {}
+        for name, value, required in (
+            ("labels", labels, self.requires_labels),
+            ("indices", indices, self.requires_indices),
+        ):
+            if not required:
+                continue
+            if value is None:
+                raise ValueError(
+                    f"{type(self).__name__} trains on batches of "
+                    f"{self.batch_format()}, or dicts with the key '{name}'; "
+                    "`training_data` builds them from arrays. Received: a batch "
+                    f"without {name}, of type {type(data).__name__}"
+                )
+            targets[name] = ops.cast(ops.reshape(value, (-1,)), "int32")
+        return images, targets
+
+    # ------------------------------------------------------------ hooks
     def features(self, images, training=False):
         """Pooled encoder features (B, D) of images in [-1, 1]."""
         return self.pooling(self.encoder(images, training=training))
 
-    def pretext_logs(self, images, training=False):
+    def pretext_logs(self, images, training=False, **targets):
         """Every metric of `metric_names` for a batch; subclasses implement it."""
         raise NotImplementedError(
             f"{type(self).__name__} must implement pretext_logs(images, training) "
             f"returning a dict with the keys {self.metric_names}."
         )
 
+    def pretext_outputs(self, images, training=False, **targets):
+        """`(logs, updates)`: `pretext_logs` and the state for `after_train_step`.
+
+        The default has no updates (an empty dict); a task that changes state
+        after each optimizer step (a memory bank) overrides this and
+        `after_train_step`.
+        """
+        return self.pretext_logs(images, training=training, **targets), {}
+
+    def after_train_step(self, updates):
+        """Apply `updates` from `pretext_outputs` after the optimizer step."""
+        del updates
+
+    def compute_pretext(self, data, training=False):
+        """`(loss, logs, updates)` of a batch: forward pass and losses.
+
+        Written in `keras.ops` only, so that the train step of any backend
+        differentiates `loss` (the `loss_name` entry of the logs, plus the
+        layers' own losses in training) and records `logs`.
+        """
+        images, targets = self.unpack_batch(data)
+        logs, updates = self.pretext_outputs(images, training=training, **targets)
+        if set(logs) != set(self.metric_names):
+            raise ValueError(
+                f"{type(self).__name__}.pretext_logs must return the keys "
+                f"{self.metric_names}. Received: keys {tuple(logs)}"
+            )
+        loss = logs[self.loss_name]
+        if training and self.losses:
+            loss = loss + ops.sum(self.losses)
+        return loss, logs, updates
+
     def pretext_chance(self, batch_size):
-        """Chance level of `pretext_accuracy` for `batch_size` images (None: none)."""
-        return None
+        """Chance level of `pretext_accuracy` for `batch_size` images (None: none).
+
+        `chance_accuracy` by default; tasks whose chance depends on the
+        batch (in-batch negatives) override this.
+        """
+        return self.chance_accuracy
 
     def training_data(self, images, labels=None, batch_size=64, seed=0):
         """`(dataset, callbacks)` that `fit` trains this task on, from arrays.
 
+        Shuffled `(images, labels)` batches, `(images, indices)` or `(images,
+        labels, indices)` when the task requires indices (the row of each
+        image in `images`, fixed across epochs).
+
         Args:
             images: array (N, H, W, C) in [-1, 1].
-            labels: optional int array (N,) (ignored by pretext tasks).
+            labels: int array (N,); required when `requires_labels`, ignored
+                by pretext tasks otherwise.
             batch_size: images per batch (the last partial batch is dropped).
             seed: shuffling seed.
         """
-        return _array_batches(images, labels, batch_size, seed), []
+        if self.requires_labels and labels is None:
+            raise ValueError(
+                f"{type(self).__name__} trains on labelled images: pass labels "
+                "to training_data. Received: labels=None"
+            )
+        if self.requires_indices:
+            dataset = indexed_dataset(
+                images, labels, batch_size=batch_size, seed=seed, drop_remainder=True
+            )
+            return dataset, []
+        images = np.asarray(images, "float32")
+        if labels is None:
+            labels = np.zeros(len(images), "int32")
+        return (
+            tf.data.Dataset.from_tensor_slices((images, np.asarray(labels)))
+            .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+            .batch(batch_size, drop_remainder=True)
+            .prefetch(tf.data.AUTOTUNE)
+        ), []
 
     def pretext_step(self, images, training=False):
         """`(loss, accuracy)` of a batch of images, as `MultiTask` combines them."""
         logs = self.pretext_logs(images, training=training)
         return logs["pretext_loss"], logs["pretext_accuracy"]
 
-    def pretext_loss(self, logits, labels):
-        """Mean cross-entropy of pretext logits (N, K) against labels (N,)."""
-        return ops.mean(
-            keras.losses.sparse_categorical_crossentropy(
-                labels, logits, from_logits=True
-            )
+    def pretext_loss(self, logits, labels, weights=None):
+        """Mean cross-entropy of pretext logits (N, K) against labels (N,).
+
+        With `weights` (N,), the mean of the weighted per-example losses
+        (sum(w * CE) / N).
+        """
+        per_example = keras.losses.sparse_categorical_crossentropy(
+            labels, logits, from_logits=True
         )
+        if weights is not None:
+            per_example = per_example * weights
+        return ops.mean(per_example)
 
     def pretext_accuracy(self, logits, labels):
         """Fraction of pretext labels whose logit is the largest."""
-        predicted = ops.cast(ops.argmax(logits, axis=-1), "int32")
-        return ops.mean(ops.cast(ops.equal(predicted, labels), "float32"))
+        return accuracy(labels, logits)
 
+    # ------------------------------------------------------------ steps
     def _record(self, logs):
-        if set(logs) != set(self.metric_names):
-            raise ValueError(
-                f"{type(self).__name__}.pretext_logs must return the keys "
-                f"{self.metric_names}. Received: keys {tuple(logs)}"
-            )
         for name, value in logs.items():
             self.trackers[name].update_state(value)
         return {m.name: m.result() for m in self.metrics}
 
+    @backend_step.stateless_on_jax
     def train_step(self, data):
-        images = self.batch_images(data)
+        # `backend_step`: a tf.GradientTape on TensorFlow; on JAX, Keras'
+        # `train_step(state, data)` with jax.value_and_grad.
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
-            logs = self.pretext_logs(images, training=True)
-            total = logs["pretext_loss"]
-            if self.losses:
-                total = total + ops.sum(self.losses)
-            scaled = total / replicas
+
+        def scaled_loss():
+            loss, logs, updates = self.compute_pretext(data, training=True)
+            return loss / replicas, (logs, updates)
+
         variables = self.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
+        _, (logs, updates), gradients = backend_step.value_and_gradients(
+            scaled_loss, variables
+        )
+        # Variables outside the loss (e.g. a head a loss weight switched off)
+        # have no gradient and are left alone (on JAX their gradient is 0).
+        kept = [(g, v) for g, v in zip(gradients, variables) if g is not None]
+        backend_step.apply_gradients(
+            self.optimizer, [g for g, _ in kept], [v for _, v in kept]
+        )
+        self.after_train_step(updates)
         return self._record(logs)
 
+    @backend_step.stateless_on_jax
     def test_step(self, data):
-        return self._record(self.pretext_logs(self.batch_images(data), training=False))
+        _, logs, _ = self.compute_pretext(data, training=False)
+        return self._record(logs)
 
     def get_config(self):
         config = super().get_config()
@@ -229,16 +382,70 @@ class PretextTask(keras.Model):
         return cls(**config)
 
 
-def _array_batches(images, labels, batch_size, seed):
+def square_image_shape(encoder, method):
+    """`(H, W, C)` of an encoder of square images, which rotations need."""
+    shape = tuple(encoder.inputs[0].shape[1:])
+    if len(shape) != 3 or (
+        shape[0] is not None and shape[1] is not None and shape[0] != shape[1]
+    ):
+        raise ValueError(
+            f"{method} needs an encoder of square images (B, H, H, C) so that "
+            "rotated copies have the same shape. "
+            f"Received: encoder input shape={(None,) + shape}"
+        )
+    return shape
+
+
+def indexed_dataset(
+    images, labels=None, batch_size=64, shuffle=True, seed=None, drop_remainder=False
+):
+    """A `tf.data.Dataset` of `(images, indices)` (or `(images, labels, indices)`).
+
+    Index i is row i of `images`, fixed across epochs; batches are shuffled
+    each epoch when `shuffle`. Tasks with a memory bank (`requires_indices`)
+    train on such batches.
+    """
     images = np.asarray(images, "float32")
-    if labels is None:
-        labels = np.zeros(len(images), "int32")
-    return (
-        tf.data.Dataset.from_tensor_slices((images, np.asarray(labels)))
-        .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size, drop_remainder=True)
-        .prefetch(tf.data.AUTOTUNE)
+    indices = np.arange(len(images), dtype="int32")
+    parts = (
+        (images, indices)
+        if labels is None
+        else (images, np.asarray(labels, "int32"), indices)
     )
+    dataset = tf.data.Dataset.from_tensor_slices(parts)
+    if shuffle:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(
+        tf.data.AUTOTUNE
+    )
+
+
+def add_indices(dataset, batch_size=None):
+    """Number the examples of a batched dataset of images or (images, labels).
+
+    The dataset must yield its examples in the same order every epoch (load
+    it with `shuffle=False`); shuffle the result afterwards if needed. The
+    result yields `(images, indices)` or `(images, labels, indices)` in
+    batches of `batch_size` (by default the input's static batch size).
+    """
+    spec = dataset.element_spec
+    first = spec[0] if isinstance(spec, tuple) else spec
+    if batch_size is None:
+        batch_size = first.shape[0]
+        if batch_size is None:
+            raise ValueError(
+                "add_indices needs batch_size when the dataset's batch "
+                f"dimension is not static. Received: element_spec={spec}"
+            )
+    examples = dataset.unbatch().enumerate()
+
+    def _attach(index, example):
+        index = tf.cast(index, tf.int32)
+        if isinstance(example, tuple):
+            return (*example, index)
+        return example, index
+
+    return examples.map(_attach).batch(batch_size)
 
 
 def image_size_pair(image_size):

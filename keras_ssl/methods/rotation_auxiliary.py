@@ -34,24 +34,32 @@ anomalous), as in the authors' code (hendrycks/ss-ood):
 import math
 
 import keras
-import tensorflow as tf
 from keras import ops
 
-from keras_ssl.architectures.encoders import build_encoder, vector_pooling
+from keras_ssl.architectures.encoders import build_encoder
+from keras_ssl.methods.pretext_task import PretextTask, square_image_shape
 from keras_ssl.methods.registry import register_method
+from keras_ssl.ops import accuracy
 from keras_ssl.ops.rotation import rotation_batch
-from keras_ssl.utils.validation import check_choice
+from keras_ssl.utils.validation import check_choice, check_int, check_weight
 
 OOD_SCORES = ("multiclass", "kl", "one_class")
+# `rotation_weight=0`: a plain classifier, which logs no rotation metrics.
+CLASSIFIER_METRICS = ("loss", "classification_loss", "classification_accuracy")
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class RotationAuxiliary(keras.Model):
+class RotationAuxiliary(PretextTask):
     """Supervised classifier with a rotation-prediction auxiliary loss.
 
     Reference: Hendrycks et al., NeurIPS 2019. Batches are
     `(images, labels)`: images in [-1, 1] (square), labels int (B,).
-    `call(images)` returns the class logits.
+    `call(images)` returns the class logits. Training mechanics (`compile`,
+    the train step, batch unpacking, serialization) come from `PretextTask`:
+    the model declares `requires_labels`, minimises `loss` and logs it with
+    `classification_loss`, `classification_accuracy`, and the rotation
+    task's `pretext_loss` and `pretext_accuracy` (chance 1/4; not logged
+    when `rotation_weight=0`).
 
     Args:
         encoder: a `keras.Model` from images to a feature map or a vector.
@@ -74,68 +82,29 @@ class RotationAuxiliary(keras.Model):
     (2,)
     """
 
+    loss_name = "loss"
+    chance_accuracy = 0.25  # four rotations
+    requires_labels = True
+
     def __init__(self, encoder, num_classes, rotation_weight=0.5, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(
-                "num_classes must be an int >= 2. "
-                f"Received: num_classes={num_classes!r}"
-            )
-        if float(rotation_weight) < 0:
-            raise ValueError(
-                "rotation_weight must be >= 0. "
-                f"Received: rotation_weight={rotation_weight!r}"
-            )
-        self.encoder = encoder
-        self.num_classes = num_classes
-        self.rotation_weight = float(rotation_weight)
-        self.pooling, self.feature_dim = vector_pooling(encoder)
-        self.image_shape = tuple(encoder.inputs[0].shape[1:])
-        if len(self.image_shape) != 3 or self.image_shape[0] != self.image_shape[1]:
-            raise ValueError(
-                "RotationAuxiliary needs an encoder of square images (B, H, H, C) "
-                "so that rotated copies stack. "
-                f"Received: encoder input shape={self.image_shape}"
-            )
+        context = "RotationAuxiliary"
+        self.num_classes = check_int(num_classes, "num_classes", 2, context=context)
+        self.rotation_weight = check_weight(
+            rotation_weight, "rotation_weight", context=context
+        )
+        # Set before the base class builds one tracker per name.
+        self.metric_names = CLASSIFIER_METRICS
+        if self.rotation_weight > 0:
+            self.metric_names += ("pretext_loss", "pretext_accuracy")
+        super().__init__(encoder, **kwargs)
+        self.image_shape = square_image_shape(encoder, context)
         self.classifier = keras.layers.Dense(num_classes, name="classifier")
         self.rotation_head = keras.layers.Dense(4, name="rotation_head")
         self.classifier.build((None, self.feature_dim))
         self.rotation_head.build((None, self.feature_dim))
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.classification_loss_tracker = keras.metrics.Mean(
-            name="classification_loss"
-        )
-        self.classification_accuracy_tracker = keras.metrics.Mean(
-            name="classification_accuracy"
-        )
-        self.pretext_loss_tracker = keras.metrics.Mean(name="pretext_loss")
-        self.pretext_accuracy_tracker = keras.metrics.Mean(name="pretext_accuracy")
-
-    @property
-    def metrics(self):
-        return [
-            self.loss_tracker,
-            self.classification_loss_tracker,
-            self.classification_accuracy_tracker,
-            self.pretext_loss_tracker,
-            self.pretext_accuracy_tracker,
-        ]
-
-    def _with_static_shape(self, images):
-        # Datasets of images of undecided size carry no static H, W; the
-        # encoder fixes them, and static shapes keep the tensor ops in-graph.
-        if None not in self.image_shape:
-            images = ops.reshape(images, (-1,) + self.image_shape)
-        return images
-
-    def features(self, images, training=False):
-        """Pooled encoder features (B, D)."""
-        x = self.encoder(images, training=training)
-        return self.pooling(x)
 
     def call(self, images, training=False):
-        if isinstance(images, (tuple, list)):
-            images = images[0]
+        images = self.batch_images(images)
         return self.classifier(self.features(images, training=training))
 
     def _forward_rotations(self, images, training):
@@ -146,27 +115,40 @@ class RotationAuxiliary(keras.Model):
         rotation_logits = self.rotation_head(features)
         return class_logits, rotation_logits, rotation_labels
 
-    def classification_loss(self, labels, logits):
-        """Mean cross-entropy of the class logits."""
-        return ops.mean(
-            keras.losses.sparse_categorical_crossentropy(
-                labels, logits, from_logits=True
-            )
-        )
+    def classification_loss(self, logits, labels):
+        """Mean cross-entropy of the class logits (B, K) against labels (B,)."""
+        return self.pretext_loss(logits, labels)
 
-    def pretext_loss(self, rotation_labels, rotation_logits):
-        """Mean 4-way rotation cross-entropy."""
-        return ops.mean(
-            keras.losses.sparse_categorical_crossentropy(
-                rotation_labels, rotation_logits, from_logits=True
-            )
-        )
-
-    def total_loss(self, labels, class_logits, rotation_labels, rotation_logits):
+    def total_loss(self, class_logits, labels, rotation_logits, rotation_labels):
         """Classification loss + rotation_weight * rotation loss."""
         return self.classification_loss(
-            labels, class_logits
-        ) + self.rotation_weight * self.pretext_loss(rotation_labels, rotation_logits)
+            class_logits, labels
+        ) + self.rotation_weight * self.pretext_loss(rotation_logits, rotation_labels)
+
+    def pretext_logs(self, images, training=False, labels=None):
+        """The losses and accuracies of a labelled batch (see `metric_names`)."""
+        if self.rotation_weight == 0.0:
+            # The baseline: a plain classifier that never sees rotated images
+            # (they would still shift the batch-norm statistics).
+            class_logits = self(images, training=training)
+            classification = self.classification_loss(class_logits, labels)
+            return {
+                "loss": classification,
+                "classification_loss": classification,
+                "classification_accuracy": accuracy(labels, class_logits),
+            }
+        class_logits, rotation_logits, rotation_labels = self._forward_rotations(
+            images, training
+        )
+        classification = self.classification_loss(class_logits, labels)
+        rotation = self.pretext_loss(rotation_logits, rotation_labels)
+        return {
+            "loss": classification + self.rotation_weight * rotation,
+            "classification_loss": classification,
+            "classification_accuracy": accuracy(labels, class_logits),
+            "pretext_loss": rotation,
+            "pretext_accuracy": self.pretext_accuracy(rotation_logits, rotation_labels),
+        }
 
     def ood_score(self, images, score="multiclass"):
         """Anomaly score (B,) of images in [-1, 1]; higher = more out-of-distribution.
@@ -180,7 +162,7 @@ class RotationAuxiliary(keras.Model):
                 docstring.
         """
         check_choice(score, "score", OOD_SCORES, context="RotationAuxiliary.ood_score")
-        images = self._with_static_shape(images)
+        images = self.batch_images(images)
         class_logits, rotation_logits, rotation_labels = self._forward_rotations(
             images, training=False
         )
@@ -200,95 +182,15 @@ class RotationAuxiliary(keras.Model):
         )
         return -kl + ops.mean(ops.reshape(per_rotation, (4, -1)), axis=0)
 
-    def _unpack(self, data):
-        if not isinstance(data, (tuple, list)) or len(data) < 2:
-            raise ValueError(
-                "RotationAuxiliary trains on batches of (images, labels). "
-                f"Received: a batch of type {type(data).__name__}"
-            )
-        return self._with_static_shape(data[0]), data[1]
-
-    def _update_metrics(self, labels, class_logits, rotation_labels, rotation_logits):
-        classification = self.classification_loss(labels, class_logits)
-        rotation = self.pretext_loss(rotation_labels, rotation_logits)
-        self.loss_tracker.update_state(classification + self.rotation_weight * rotation)
-        self.classification_loss_tracker.update_state(classification)
-        self.classification_accuracy_tracker.update_state(
-            _accuracy(labels, class_logits)
-        )
-        self.pretext_loss_tracker.update_state(rotation)
-        self.pretext_accuracy_tracker.update_state(
-            _accuracy(rotation_labels, rotation_logits)
-        )
-
-    def train_step(self, data):
-        images, labels = self._unpack(data)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if self.rotation_weight == 0.0:
-            # The baseline: a plain classifier that never sees rotated images
-            # (they would still shift the batch-norm statistics).
-            with tf.GradientTape() as tape:
-                class_logits = self(images, training=True)
-                loss = self.classification_loss(labels, class_logits)
-                scaled = loss / replicas
-            variables = self.trainable_variables
-            gradients = tape.gradient(scaled, variables)
-            self.optimizer.apply_gradients(
-                (g, v) for g, v in zip(gradients, variables) if g is not None
-            )
-            self.loss_tracker.update_state(loss)
-            self.classification_loss_tracker.update_state(loss)
-            self.classification_accuracy_tracker.update_state(
-                _accuracy(labels, class_logits)
-            )
-            return {m.name: m.result() for m in self.metrics}
-        with tf.GradientTape() as tape:
-            class_logits, rotation_logits, rotation_labels = self._forward_rotations(
-                images, training=True
-            )
-            loss = self.total_loss(
-                labels, class_logits, rotation_labels, rotation_logits
-            )
-            scaled = loss / replicas
-        variables = self.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        self._update_metrics(labels, class_logits, rotation_labels, rotation_logits)
-        return {m.name: m.result() for m in self.metrics}
-
-    def test_step(self, data):
-        images, labels = self._unpack(data)
-        class_logits, rotation_logits, rotation_labels = self._forward_rotations(
-            images, training=False
-        )
-        self._update_metrics(labels, class_logits, rotation_labels, rotation_logits)
-        return {m.name: m.result() for m in self.metrics}
-
     def get_config(self):
         config = super().get_config()
         config.update(
             {
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "num_classes": self.num_classes,
                 "rotation_weight": self.rotation_weight,
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
-
-
-def _accuracy(labels, logits):
-    predicted = ops.argmax(logits, axis=-1)
-    return ops.mean(
-        ops.cast(
-            ops.equal(ops.cast(predicted, "int32"), ops.cast(labels, "int32")),
-            "float32",
-        )
-    )
 
 
 @register_method("rotation_auxiliary")

@@ -64,24 +64,36 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_ssl.architectures.encoders import build_encoder, vector_pooling
+from keras_ssl.architectures.encoders import build_encoder
 from keras_ssl.layers.memory_bank import MemoryBank
 from keras_ssl.losses.nce import NCE_KINDS, nce_loss
+from keras_ssl.methods.pretext_task import (  # noqa: F401 (public re-exports)
+    PretextTask,
+    add_indices,
+    indexed_dataset,
+    square_image_shape,
+)
 from keras_ssl.methods.registry import register_method
+from keras_ssl.ops import l2_normalize
 from keras_ssl.ops.rotation import rotate90, rotation_batch
+from keras_ssl.training.distribute import replica_share
 from keras_ssl.utils.validation import check_choice, check_int, check_number
 
 OBJECTIVES = ("authors", "normalized")
+LOSS_WEIGHT_KEYS = ("cls", "mse", "nce")
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
-class RotationDecoupling(keras.Model):
+class RotationDecoupling(PretextTask):
     """Rotation feature decoupling (Feng et al. 2019).
 
     Reference: Feng, Xu & Tao, CVPR 2019. See the module docstring for the
     objective and the dataset format `(images, indices)` or
     `(images, labels, indices)`. `call(images)` returns
-    `(rotation_logits, embedding)` of the upright images.
+    `(rotation_logits, embedding)` of the upright images. Training
+    mechanics (`compile`, the train step, batch unpacking, serialization)
+    come from `PretextTask`: the model declares `requires_indices` and
+    updates its memory bank in `after_train_step`.
 
     Args:
         encoder: a `keras.Model` from images to a feature map or a vector.
@@ -120,6 +132,11 @@ class RotationDecoupling(keras.Model):
     ((2, 4), (2, 4))
     """
 
+    metric_names = ("loss", "pretext_loss", "pretext_accuracy", "mse_loss", "nce_loss")
+    loss_name = "loss"
+    chance_accuracy = 0.25  # four rotations
+    requires_indices = True
+
     def __init__(
         self,
         encoder,
@@ -137,63 +154,43 @@ class RotationDecoupling(keras.Model):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check_choice(objective, "objective", OBJECTIVES, context="RotationDecoupling")
-        check_int(weighting_start_step, "weighting_start_step", minimum=0)
-        self.objective = objective
-        self.weighting_start_step = int(weighting_start_step)
-        if not isinstance(num_examples, int) or num_examples < 2:
-            raise ValueError(
-                "num_examples must be an int >= 2 (the training-set size). "
-                f"Received: num_examples={num_examples!r}"
-            )
+        super().__init__(encoder, **kwargs)
+        context = "RotationDecoupling"
+        self.objective = check_choice(objective, "objective", OBJECTIVES, context)
+        self.weighting_start_step = check_int(
+            weighting_start_step, "weighting_start_step", minimum=0, context=context
+        )
+        self.num_examples = check_int(
+            num_examples, "num_examples", minimum=2, context=context
+        )
         if not 0.0 < float(rotation_fraction) < 1.0:
             raise ValueError(
                 "rotation_fraction must be in (0, 1). "
                 f"Received: rotation_fraction={rotation_fraction!r}"
             )
-        if not isinstance(num_negatives, int) or num_negatives < 1:
-            raise ValueError(
-                "num_negatives must be a positive int. "
-                f"Received: num_negatives={num_negatives!r}"
-            )
-        if nce_kind not in NCE_KINDS:
-            raise ValueError(
-                f"nce_kind must be one of {NCE_KINDS}. Received: nce_kind={nce_kind!r}"
-            )
-        weights = {"cls": 1.0, "mse": 1.0, "nce": 1.0}
+        self.rotation_fraction = float(rotation_fraction)
+        self.num_negatives = check_int(num_negatives, "num_negatives", context=context)
+        self.nce_kind = check_choice(nce_kind, "nce_kind", NCE_KINDS, context)
+        weights = dict.fromkeys(LOSS_WEIGHT_KEYS, 1.0)
         if loss_weights is not None:
-            unknown = set(loss_weights) - set(weights)
-            if unknown:
+            if set(loss_weights) - set(weights):
                 raise ValueError(
-                    "loss_weights keys must be among ('cls', 'mse', 'nce'). "
+                    f"loss_weights keys must be among {LOSS_WEIGHT_KEYS}. "
                     f"Received: loss_weights={loss_weights!r}"
                 )
             weights.update({k: float(v) for k, v in loss_weights.items()})
-        self.encoder = encoder
-        self.num_examples = num_examples
         self.embedding_dim = int(embedding_dim)
-        self.rotation_fraction = float(rotation_fraction)
         self.temperature = float(temperature)
-        self.num_negatives = num_negatives
         self.momentum = float(momentum)
         self.loss_weights = weights
-        self.nce_kind = nce_kind
         self.seed = seed
-        self.pooling, self.feature_dim = vector_pooling(encoder)
-        self.image_shape = tuple(encoder.inputs[0].shape[1:])
-        if len(self.image_shape) != 3 or self.image_shape[0] != self.image_shape[1]:
-            raise ValueError(
-                "RotationDecoupling needs an encoder of square images (B, H, H, C) "
-                "so that rotated copies stack. "
-                f"Received: encoder input shape={self.image_shape}"
-            )
+        self.image_shape = square_image_shape(encoder, context)
         self.rotation_head = keras.layers.Dense(4, name="rotation_head")
         self.projection = keras.layers.Dense(self.embedding_dim, name="projection")
         self.rotation_head.build((None, self._split()))
         self.projection.build((None, self.feature_dim - self._split()))
         self.memory_bank = MemoryBank(
-            num_examples,
+            self.num_examples,
             self.embedding_dim,
             momentum=momentum,
             seed=seed,
@@ -201,44 +198,18 @@ class RotationDecoupling(keras.Model):
         )
         self.copy_weights = self.add_weight(
             name="copy_weights",
-            shape=(num_examples, 4),
+            shape=(self.num_examples, 4),
             initializer="ones",
             trainable=False,
         )
         if copy_weights is not None:
             copy_weights = np.asarray(copy_weights, "float32")
-            if copy_weights.shape != (num_examples, 4):
+            if copy_weights.shape != (self.num_examples, 4):
                 raise ValueError(
-                    f"copy_weights must have shape ({num_examples}, 4). "
+                    f"copy_weights must have shape ({self.num_examples}, 4). "
                     f"Received: copy_weights.shape={copy_weights.shape}"
                 )
             self.copy_weights.assign(copy_weights)
-        self.trackers = {
-            name: keras.metrics.Mean(name=name)
-            for name in (
-                "loss",
-                "pretext_loss",
-                "pretext_accuracy",
-                "mse_loss",
-                "nce_loss",
-            )
-        }
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
-
-    def _with_static_shape(self, images):
-        # Datasets of images of undecided size carry no static H, W; the
-        # encoder fixes them, and static shapes keep the tensor ops in-graph.
-        if None not in self.image_shape:
-            images = ops.reshape(images, (-1,) + self.image_shape)
-        return images
-
-    def features(self, images, training=False):
-        """Pooled encoder features (B, D), the representation to evaluate."""
-        x = self.encoder(images, training=training)
-        return self.pooling(x)
 
     def _split(self):
         return min(
@@ -255,34 +226,11 @@ class RotationDecoupling(keras.Model):
 
     def embed(self, invariant):
         """normalize(projection(f_inv)), the (B, embedding_dim) NCE embedding."""
-        return _l2_normalize(self.projection(invariant))
+        return l2_normalize(self.projection(invariant))
 
     def call(self, images, training=False):
-        if isinstance(images, (tuple, list)):
-            images = images[0]
-        rotation_logits, invariant = self._heads(images, training)
+        rotation_logits, invariant = self._heads(self.batch_images(images), training)
         return rotation_logits, self.embed(invariant)
-
-    def pretext_chance(self, batch_size):
-        """1/4: four rotations."""
-        return 0.25
-
-    def training_data(self, images, labels=None, batch_size=64, seed=0):
-        """`(indexed_dataset(images, labels, ...), [])`: batches with indices."""
-        data = indexed_dataset(
-            images, labels, batch_size=batch_size, seed=seed, drop_remainder=True
-        )
-        return data, []
-
-    def pretext_loss(self, rotation_labels, rotation_logits, weights):
-        """Per-copy weighted rotation cross-entropy, sum(c * CE) / (4B).
-
-        `weights` is (4B,), rotation-major as the copies of `rotation_batch`.
-        """
-        per_example = keras.losses.sparse_categorical_crossentropy(
-            rotation_labels, rotation_logits, from_logits=True
-        )
-        return ops.mean(per_example * weights)
 
     def raw_mse_loss(self, invariant):
         """The authors' MSE: f_inv of each copy against their held mean.
@@ -324,7 +272,7 @@ class RotationDecoupling(keras.Model):
     def mean_embedding(self, embeddings):
         """normalize(mean over rotations), (B, D), the instance's feature."""
         per_rotation = ops.reshape(embeddings, (4, -1, self.embedding_dim))
-        return _l2_normalize(ops.mean(per_rotation, axis=0))
+        return l2_normalize(ops.mean(per_rotation, axis=0))
 
     def nce_loss(self, instance_embeddings, indices):
         """NCE of instance embeddings (B, D) against the memory bank."""
@@ -353,26 +301,13 @@ class RotationDecoupling(keras.Model):
         same global batch. With unequal local batches (a last partial batch)
         the rows are still valid uniform draws.
         """
-        context = tf.distribute.get_replica_context()
-        replicas = 1 if context is None else context.num_replicas_in_sync
-        if replicas == 1:
-            return self.memory_bank.sample_indices((batch, self.num_negatives))
-        drawn = self.memory_bank.sample_indices((batch * replicas, self.num_negatives))
-        start = context.replica_id_in_sync_group * batch
-        return drawn[start : start + batch]
-
-    def _unpack(self, data):
-        if not isinstance(data, (tuple, list)) or len(data) < 2:
-            raise ValueError(
-                "RotationDecoupling trains on batches of (images, indices) or "
-                "(images, labels, indices); see `indexed_dataset`. "
-                f"Received: a batch of type {type(data).__name__}"
-            )
-        return self._with_static_shape(data[0]), ops.cast(
-            ops.reshape(data[-1], (-1,)), "int32"
+        return replica_share(
+            lambda rows: self.memory_bank.sample_indices((rows, self.num_negatives)),
+            batch,
         )
 
-    def _compute_losses(self, images, indices, training):
+    def pretext_outputs(self, images, training=False, indices=None):
+        """The losses of a batch, and the instance embeddings for the bank."""
         rotated, rotation_labels = rotation_batch(images)
         rotation_logits, invariant = self._heads(rotated, training)
         if self.objective == "authors":
@@ -382,41 +317,27 @@ class RotationDecoupling(keras.Model):
             embeddings = self.embed(invariant)
             mse = self.mse_loss(embeddings)
             instance = self.mean_embedding(embeddings)
-        losses = {
-            "pretext_loss": self.pretext_loss(
-                rotation_labels, rotation_logits, self.active_copy_weights(indices)
-            ),
-            "mse_loss": mse,
-            "nce_loss": self.nce_loss(instance, indices),
-        }
+        rotation = self.pretext_loss(
+            rotation_logits, rotation_labels, self.active_copy_weights(indices)
+        )
+        nce = self.nce_loss(instance, indices)
         w = self.loss_weights
-        losses["loss"] = (
-            w["cls"] * losses["pretext_loss"]
-            + w["mse"] * losses["mse_loss"]
-            + w["nce"] * losses["nce_loss"]
-        )
-        accuracy = ops.mean(
-            ops.cast(
-                ops.equal(
-                    ops.cast(ops.argmax(rotation_logits, axis=-1), "int32"),
-                    rotation_labels,
-                ),
-                "float32",
-            )
-        )
-        return losses, accuracy, instance
+        logs = {
+            "loss": w["cls"] * rotation + w["mse"] * mse + w["nce"] * nce,
+            "pretext_loss": rotation,
+            "pretext_accuracy": self.pretext_accuracy(rotation_logits, rotation_labels),
+            "mse_loss": mse,
+            "nce_loss": nce,
+        }
+        return logs, {"instance": ops.stop_gradient(instance), "indices": indices}
 
-    def train_step(self, data):
-        images, indices = self._unpack(data)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
-            losses, accuracy, instance = self._compute_losses(
-                images, indices, training=True
-            )
-            scaled = losses["loss"] / replicas
-        variables = self.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        instance = ops.stop_gradient(instance)
+    def pretext_logs(self, images, training=False, indices=None):
+        """Every logged loss (see `metric_names`) of a batch and its indices."""
+        return self.pretext_outputs(images, training=training, indices=indices)[0]
+
+    def after_train_step(self, updates):
+        """Move the bank rows of the batch towards its instance embeddings."""
+        instance, indices = updates["instance"], updates["indices"]
         context = tf.distribute.get_replica_context()
         if context is not None and context.num_replicas_in_sync > 1:
             # Every replica must apply the update of the whole global batch,
@@ -424,24 +345,11 @@ class RotationDecoupling(keras.Model):
             instance = context.all_gather(instance, axis=0)
             indices = context.all_gather(indices, axis=0)
         self.memory_bank.update(instance, indices)
-        return self._record(losses, accuracy)
-
-    def test_step(self, data):
-        images, indices = self._unpack(data)
-        losses, accuracy, _ = self._compute_losses(images, indices, training=False)
-        return self._record(losses, accuracy)
-
-    def _record(self, losses, accuracy):
-        for name, value in losses.items():
-            self.trackers[name].update_state(value)
-        self.trackers["pretext_accuracy"].update_state(accuracy)
-        return {m.name: m.result() for m in self.metrics}
 
     def get_config(self):
         config = super().get_config()
         config.update(
             {
-                "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "num_examples": self.num_examples,
                 "embedding_dim": self.embedding_dim,
                 "rotation_fraction": self.rotation_fraction,
@@ -458,16 +366,6 @@ class RotationDecoupling(keras.Model):
             }
         )
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
-
-
-def _l2_normalize(x):
-    return x / ops.sqrt(ops.maximum(ops.sum(x * x, axis=-1, keepdims=True), 1e-12))
 
 
 def estimate_copy_weights(rotation_logits_fn, images, gamma=2.0, batch_size=256):
@@ -513,57 +411,6 @@ def estimate_copy_weights(rotation_logits_fn, images, gamma=2.0, batch_size=256)
             upright = np.exp(shifted[:, 0]) / np.exp(shifted).sum(-1)
             weights[start : start + len(chunk), k] = 1.0 - upright**gamma
     return weights
-
-
-def indexed_dataset(
-    images, labels=None, batch_size=64, shuffle=True, seed=None, drop_remainder=False
-):
-    """A `tf.data.Dataset` of `(images, indices)` (or `(images, labels, indices)`).
-
-    Index i is row i of `images`, fixed across epochs; batches are shuffled
-    each epoch when `shuffle`.
-    """
-    images = np.asarray(images, "float32")
-    indices = np.arange(len(images), dtype="int32")
-    parts = (
-        (images, indices)
-        if labels is None
-        else (images, np.asarray(labels, "int32"), indices)
-    )
-    dataset = tf.data.Dataset.from_tensor_slices(parts)
-    if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(
-        tf.data.AUTOTUNE
-    )
-
-
-def add_indices(dataset, batch_size=None):
-    """Number the examples of a batched dataset of images or (images, labels).
-
-    The dataset must yield its examples in the same order every epoch (load
-    it with `shuffle=False`); shuffle the result afterwards if needed. The
-    result yields `(images, indices)` or `(images, labels, indices)` in
-    batches of `batch_size` (by default the input's static batch size).
-    """
-    spec = dataset.element_spec
-    first = spec[0] if isinstance(spec, tuple) else spec
-    if batch_size is None:
-        batch_size = first.shape[0]
-        if batch_size is None:
-            raise ValueError(
-                "add_indices needs batch_size when the dataset's batch "
-                f"dimension is not static. Received: element_spec={spec}"
-            )
-    examples = dataset.unbatch().enumerate()
-
-    def _attach(index, example):
-        index = tf.cast(index, tf.int32)
-        if isinstance(example, tuple):
-            return (*example, index)
-        return example, index
-
-    return examples.map(_attach).batch(batch_size)
 
 
 @register_method("rotation_decoupling")

@@ -65,6 +65,8 @@ class RotNet(PretextTask):
     ['pretext_accuracy', 'pretext_loss']
     """
 
+    chance_accuracy = 0.25  # four rotations
+
     def __init__(self, encoder, **kwargs):
         super().__init__(encoder, **kwargs)
         shape = tuple(encoder.inputs[0].shape)
@@ -89,10 +91,6 @@ class RotNet(PretextTask):
         return CoupledWeightDecaySGD(
             learning_rate=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4
         )
-
-    def pretext_chance(self, batch_size):
-        """1/4: four rotations."""
-        return 0.25
 
     def rotation_logits(self, images, training=False):
         """4-way rotation logits of (already rotated) images."""

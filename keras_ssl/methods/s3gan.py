@@ -41,7 +41,8 @@ from keras_ssl.methods.cgan import (
 )
 from keras_ssl.methods.gan import method_networks, split_options
 from keras_ssl.methods.registry import register_method
-from keras_ssl.methods.ssgan import SSGAN, correct, cross_entropy
+from keras_ssl.methods.ssgan import SSGAN, cross_entropy
+from keras_ssl.ops.common import correct_predictions
 from keras_ssl.utils.validation import check_int, check_number, check_weight
 
 _HASH_BITS = 20
@@ -257,7 +258,7 @@ class S3GAN(SSGAN):
     def extra_discriminator_loss(self, outputs, batch, real_labels):
         class_logits = outputs["class_logits"][:batch]
         loss, known, count = self.classification_loss(class_logits, real_labels)
-        hits = correct(real_labels, class_logits) * known
+        hits = correct_predictions(real_labels, class_logits) * known
         return self.class_weight * loss, {
             "d_class_loss": loss,
             "d_class_accuracy": ops.sum(hits) / count,

@@ -35,6 +35,7 @@ from keras_ssl.methods.colorization import (
 )
 from keras_ssl.methods.pretext_task import PretextTask
 from keras_ssl.methods.registry import register_method
+from keras_ssl.ops import accuracy
 from keras_ssl.ops.color import annealed_mean, check_bins, images_to_lab, nearest_bin
 from keras_ssl.utils.validation import check_int, check_number
 
@@ -136,10 +137,6 @@ class SplitBrain(PretextTask):
         l_logits = self.lightness_head(self.color_network(ab, training=training))
         return ab_logits, l_logits
 
-    def _accuracy(self, logits, labels):
-        predicted = ops.cast(ops.argmax(logits, -1), "int32")
-        return ops.mean(ops.cast(ops.equal(predicted, labels), "float32"))
-
     def pretext_logs(self, images, training=False):
         lab = images_to_lab(images)
         ab_logits, l_logits = self.head_outputs(images, training=training)
@@ -152,8 +149,8 @@ class SplitBrain(PretextTask):
         )
         ab_loss = self.pretext_loss(ab_logits, ab_labels)
         l_loss = self.pretext_loss(l_logits, l_labels)
-        ab_accuracy = self._accuracy(ab_logits, ab_labels)
-        l_accuracy = self._accuracy(l_logits, l_labels)
+        ab_accuracy = accuracy(ab_labels, ab_logits)
+        l_accuracy = accuracy(l_labels, l_logits)
         error, psnr = color_quality(
             lab,
             ops.stop_gradient(annealed_mean(ab_logits, self.bins, self.temperature)),

@@ -30,6 +30,7 @@ from keras import ops
 
 from keras_ssl.methods.gan import GAN, method_networks, split_options
 from keras_ssl.methods.registry import register_method
+from keras_ssl.ops.common import accuracy
 from keras_ssl.ops.rotation import rotation_batch
 from keras_ssl.utils.validation import check_weight
 
@@ -56,12 +57,6 @@ def cross_entropy(labels, logits):
     return keras.losses.sparse_categorical_crossentropy(
         labels, ops.cast(logits, "float32"), from_logits=True
     )
-
-
-def correct(labels, logits):
-    """Per-example 1.0 where argmax(logits) equals the label, else 0.0."""
-    predicted = ops.cast(ops.argmax(logits, axis=-1), "int32")
-    return ops.cast(ops.equal(predicted, ops.cast(labels, "int32")), "float32")
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -147,7 +142,7 @@ class SSGAN(GAN):
         rotation = self.rotation_loss(logits, targets)
         return self.beta * rotation, {
             "d_rotation_loss": rotation,
-            "d_rotation_accuracy": ops.mean(correct(targets, logits)),
+            "d_rotation_accuracy": accuracy(targets, logits),
         }
 
     def auxiliary_generator_loss(self, outputs, targets):

@@ -46,6 +46,7 @@ from keras import ops
 from keras_ssl.architectures.encoders import build_encoder
 from keras_ssl.methods.exemplar import Exemplar
 from keras_ssl.methods.registry import register_method
+from keras_ssl.ops import l2_normalize
 from keras_ssl.utils.validation import check_choice, check_int
 
 PAIRS = ("all", "transitive")
@@ -136,7 +137,7 @@ class TransitiveInvariance(Exemplar):
         if isinstance(images, list | tuple):
             images = images[0]
         x = self.head(self.features(images, training=training))
-        return _l2_normalize(x)
+        return l2_normalize(x)
 
     def transitive_pairs(self, images, training=False):
         """Embeddings of the anchors and positives of the transitive pairs.
@@ -205,10 +206,6 @@ class TransitiveInvariance(Exemplar):
         config.pop("num_views", None)
         config["pairs"] = self.pairs
         return config
-
-
-def _l2_normalize(x):
-    return x / ops.sqrt(ops.maximum(ops.sum(x * x, axis=-1, keepdims=True), 1e-12))
 
 
 class TransitiveGraph:

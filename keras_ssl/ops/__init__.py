@@ -87,3 +87,30 @@ __all__ += [
     "rgb_to_lab",
     "soft_encode_ab",
 ]
+
+from keras_ssl.ops.common import (  # noqa: E402
+    accuracy,
+    correct_predictions,
+    l2_normalize,
+    with_static_shape,
+)
+
+__all__ += ["accuracy", "correct_predictions", "l2_normalize", "with_static_shape"]
+
+from keras_ssl.ops.context_sets import (  # noqa: E402
+    PAIR_CONFIGURATIONS,
+    TRIPLE_CONFIGURATIONS,
+    context_patch_sets,
+    patch_configurations,
+    random_aperture,
+    rotate_patch_sets,
+)
+
+__all__ += [
+    "PAIR_CONFIGURATIONS",
+    "TRIPLE_CONFIGURATIONS",
+    "context_patch_sets",
+    "patch_configurations",
+    "random_aperture",
+    "rotate_patch_sets",
+]

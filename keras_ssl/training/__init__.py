@@ -7,10 +7,14 @@
   `ScalarLogger`, `EpochSummary`.
 - `save_checkpoint` / `load_checkpoint`: atomic checkpoints of a model and
   all its optimizers.
+- `ema`: the exponential moving average of a generator (`update_average`,
+  with compare_gan's start step) and `refresh_statistics`, which recomputes
+  a generator's batch-norm statistics from its own weights.
 - `run(config)` / `train(method, data, ...)`: the recipe runner behind
   `keras-ssl train`.
 """
 
+from keras_ssl.training import ema
 from keras_ssl.training.callbacks import (
     EpochSummary,
     MaxHours,
@@ -49,6 +53,7 @@ from keras_ssl.training.distribute import (
     strategy,
     synchronize_batch_norm,
 )
+from keras_ssl.training.ema import refresh_statistics, update_average
 from keras_ssl.training.precision import precision_policy, wrap_for_loss_scaling
 from keras_ssl.training.runner import plan_segments, run, train
 
@@ -64,6 +69,7 @@ __all__ = [
     "TrainingCheckpoint",
     "apply_overrides",
     "checkpoint_variables",
+    "ema",
     "find_optimizers",
     "image_grid",
     "is_chief",
@@ -76,6 +82,7 @@ __all__ = [
     "precision_policy",
     "preview_sheet",
     "read_checkpoint_header",
+    "refresh_statistics",
     "replica_batch_size",
     "replica_id",
     "replica_share",
@@ -87,5 +94,6 @@ __all__ = [
     "strategy",
     "synchronize_batch_norm",
     "train",
+    "update_average",
     "wrap_for_loss_scaling",
 ]

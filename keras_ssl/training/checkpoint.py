@@ -62,7 +62,13 @@ def find_optimizers(model):
             ):
                 seen.add(id(candidate))
                 found[key.lstrip("_")] = candidate
-    return found
+    # A group that only lists other optimizers' variables (the adversarial
+    # methods' `model.optimizer`, `OptimizerGroup`) would save them twice.
+    return {
+        key: optimizer
+        for key, optimizer in found.items()
+        if not isinstance(getattr(optimizer, "optimizers", None), list)
+    }
 
 
 def checkpoint_variables(model):

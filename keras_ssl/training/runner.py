@@ -201,6 +201,9 @@ def run(
     dump_config(config, os.path.join(base, "config.yaml"))
 
     keras.utils.set_random_seed(train_cfg["seed"])
+    # Methods with a memory bank over the dataset (`requires_indices`) train
+    # on batches that number their examples; set once the model is built.
+    indexed = {"on": False}
     if dataset is None:
 
         def make_dataset():
@@ -208,7 +211,9 @@ def run(
             # for every new iterator over the same object, so reusing one
             # would make the batch sequence depend on how often training was
             # interrupted.
-            return _load_data(config["data"], batch_size, train_cfg["seed"])
+            return _load_data(
+                config["data"], batch_size, train_cfg["seed"], indexed["on"]
+            )
 
     else:
         given = dataset
@@ -219,6 +224,11 @@ def run(
     first = next(iter(make_dataset()))
     images = first[0] if isinstance(first, tuple | list) else first
     image_size, channels = int(images.shape[1]), int(images.shape[-1])
+    # Image-to-image data: the targets' channels (2 for lightness_to_ab).
+    targets = first[1] if isinstance(first, tuple | list) else None
+    output_channels = None
+    if targets is not None and len(targets.shape) == 4:
+        output_channels = int(targets.shape[-1])
     if images.shape[0] != batch_size:
         raise ValueError(
             f"The dataset's batches must have train.batch_size={batch_size} "
@@ -229,12 +239,17 @@ def run(
     started = time.perf_counter()
     with precision_policy(policy):
         with distribution.scope():
-            model = _build_model(config, method_factory, image_size, channels, policy)
+            model = _build_model(
+                config, method_factory, image_size, channels, policy, output_channels
+            )
             if train_cfg["sync_batch_norm"]:
                 distribute.synchronize_batch_norm(model)
             _build_before_fit(model, images)
             if isinstance(distribution, tf.distribute.MultiWorkerMirroredStrategy):
                 _patch_for_multi_worker(model)
+        if dataset is None and getattr(model, "requires_indices", False):
+            indexed["on"] = True
+            first = next(iter(make_dataset()))
         if restore_from and start_step >= total_steps:
             load_checkpoint(model, restore_from)
             segments = []
@@ -297,6 +312,7 @@ def run(
         "replicas": distribute.num_replicas(distribution),
         "global_batch_size": batch_size,
         "mixed_precision": policy,
+        "jit_compile": bool(getattr(model, "jit_compile", False)),
         "logs": logs,
         "checkpoint": checkpoint.last_saved_path,
     }
@@ -337,7 +353,7 @@ def _check_same_recipe(saved, config):
         )
 
 
-def _load_data(data_cfg, batch_size, seed):
+def _load_data(data_cfg, batch_size, seed, indexed=False):
     from keras_ssl import data as data_lib
 
     options = dict(data_cfg)
@@ -350,6 +366,7 @@ def _load_data(data_cfg, batch_size, seed):
         seed=seed,
         repeat=True,
         drop_remainder=True,
+        indexed=indexed,
         **options,
     )
 
@@ -385,7 +402,23 @@ def _num_classes(data_cfg):
         return None
 
 
-def _build_model(config, method_factory, image_size, channels, policy):
+def _num_examples(data_cfg):
+    """Examples the runner's data holds (after `limit`), or None if unknown."""
+    from keras_ssl import data as data_lib
+
+    if data_cfg["source"] == "<dataset>":
+        return None
+    try:
+        count = data_lib.info(data_cfg["source"], split=data_cfg["split"]).num_examples
+    except (ValueError, FileNotFoundError, NotImplementedError):
+        return None
+    limit = data_cfg.get("limit")
+    return min(count, limit) if limit else count
+
+
+def _build_model(
+    config, method_factory, image_size, channels, policy, output_channels=None
+):
     if method_factory is None:
         from keras_ssl.methods import get_builder
 
@@ -393,16 +426,25 @@ def _build_model(config, method_factory, image_size, channels, policy):
     else:
         builder = method_factory
     offered = {"image_size": image_size, "channels": channels}
+    parameters = inspect.signature(builder).parameters
     if "num_classes" not in config["model"]:
         offered["num_classes"] = _num_classes(config["data"])
-    parameters = inspect.signature(builder).parameters
+    if "num_examples" in parameters and "num_examples" not in config["model"]:
+        # Memory-bank methods: one row per training example.
+        count = _num_examples(config["data"])
+        if count:
+            offered["num_examples"] = count
+    if output_channels is not None and "output_channels" in parameters:
+        offered["output_channels"] = output_channels
     takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-    # num_classes only goes to builders that name it: a `**options` builder
-    # would otherwise make an unconditional method class-conditional.
+    # num_classes (and num_examples) only go to builders that name them: a
+    # `**options` builder would otherwise make an unconditional method
+    # class-conditional.
+    named_only = ("num_classes", "num_examples", "output_channels")
     kwargs = {
         k: v
         for k, v in offered.items()
-        if (k in parameters or (takes_any and k != "num_classes"))
+        if (k in parameters or (takes_any and k not in named_only))
         and k not in config["model"]
     }
     kwargs.update(config["model"])
@@ -519,6 +561,10 @@ def _callbacks(
 def _save_final(model, base, samples):
     final = os.path.join(base, "final")
     os.makedirs(final, exist_ok=True)
+    if callable(getattr(model, "sampling_generator", None)):
+        # A GAN's EMA generator is saved with batch-norm statistics computed
+        # from its own weights (`GAN.sampling_generator`).
+        model.sampling_generator()
     _atomic_save(model, os.path.join(final, "model.keras"))
     for name in SUBMODELS:
         submodel = getattr(model, name, None)

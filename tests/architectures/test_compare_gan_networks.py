@@ -10,19 +10,8 @@ import pytest
 
 from keras_ssl.architectures import resnet_discriminator, resnet_generator
 from keras_ssl.architectures.compare_gan_biggan import accumulate_standing_statistics
-from keras_ssl.convert.compare_gan import compare_gan_variables
+from tests.convert.reference_fixtures import compare_gan_counts
 from tests.helpers import assert_keras_round_trip, random_inputs, reference_path
-
-
-def _counts(*networks):
-    counts = {}
-    for network in networks:
-        for name, variable in compare_gan_variables(network).items():
-            entry = counts.setdefault(name.split("/")[0], {"trainable": 0, "all": 0})
-            size = int(np.prod(variable.shape))
-            entry["all"] += size
-            entry["trainable"] += size if variable.trainable else 0
-    return counts
 
 
 def _recorded(label_start):
@@ -80,7 +69,7 @@ FULL_SIZE = [
 @pytest.mark.parametrize("label, build", FULL_SIZE)
 def test_full_size_parameter_counts_equal_compare_gans(label, build):
     # Trainable and all (with SN vectors and BN statistics), per top scope.
-    assert _counts(build()) == _recorded(label)
+    assert compare_gan_counts(build()) == _recorded(label)
 
 
 @pytest.mark.parametrize("image_size", [32, pytest.param(64, marks=pytest.mark.slow)])
@@ -143,15 +132,14 @@ def test_conditional_resnet_cifar_uses_its_projection():
     assert np.abs(a - b).max() > 0
 
 
-def test_standing_statistics_of_one_batch_equal_batch_statistics():
-    g = resnet_generator(
-        32,
-        z_dim=20,
-        base_channels=4,
-        num_classes=3,
-        style="resnet_biggan",
-        spectral_norm=False,
+def _small_biggan_generator(**options):
+    return resnet_generator(
+        32, z_dim=20, base_channels=4, num_classes=3, style="resnet_biggan", **options
     )
+
+
+def test_standing_statistics_of_one_batch_equal_batch_statistics():
+    g = _small_biggan_generator(spectral_norm=False)
     filled = accumulate_standing_statistics(g, num_samples=16, batch_size=16, seed=3)
     assert filled == 2 * 3 + 1
     rng = np.random.default_rng(3)
@@ -163,15 +151,7 @@ def test_standing_statistics_of_one_batch_equal_batch_statistics():
 
 
 def test_round_trip_without_spectral_norm():
-    g = resnet_generator(
-        32,
-        z_dim=20,
-        base_channels=4,
-        num_classes=3,
-        style="resnet_biggan",
-        spectral_norm=False,
-        statistics="moving",
-    )
+    g = _small_biggan_generator(spectral_norm=False, statistics="moving")
     assert_keras_round_trip(
         g, inputs=[random_inputs((2, 20), seed=0), np.array([1, 2], "int32")]
     )
@@ -181,9 +161,7 @@ def test_round_trip_without_spectral_norm():
     "build, inputs",
     [
         (
-            lambda: resnet_generator(
-                32, z_dim=20, base_channels=4, num_classes=3, style="resnet_biggan"
-            ),
+            _small_biggan_generator,
             lambda: [random_inputs((2, 20), seed=0), np.array([1, 2], "int32")],
         ),
         (

@@ -31,7 +31,12 @@ RTOL, ATOL = 1e-5, 2e-5
 
 def load(name):
     """`(arrays, meta, state_dict)` of a Mimicry fixture."""
-    with np.load(reference_path("mimicry", f"{name}.npz")) as file:
+    return load_fixture(reference_path("mimicry", f"{name}.npz"))
+
+
+def load_fixture(path):
+    """`(arrays, meta, state_dict)` of the Mimicry fixture file `path`."""
+    with np.load(path) as file:
         arrays = {key: file[key] for key in file.files}
     meta = json.loads(str(arrays["__meta__"]))
     state = {

@@ -6,13 +6,12 @@ networks, loaded by the converter, must give the same numbers up to the
 image map [0, 1] -> [-1, 1].
 """
 
-import json
 import tarfile
 
 import numpy as np
 import pytest
 
-from keras_ssl.architectures import resnet_discriminator, resnet_generator
+from keras_ssl.architectures import resnet_generator
 from keras_ssl.convert import ConversionError, convert, list_formats
 from keras_ssl.convert.compare_gan import (
     compare_gan_variables,
@@ -20,48 +19,19 @@ from keras_ssl.convert.compare_gan import (
     network_values,
     save_compare_gan_checkpoint,
 )
+from tests.convert.reference_fixtures import (
+    COMPARE_GAN_DISCRIMINATORS,
+    COMPARE_GAN_GENERATORS,
+    compare_gan_discriminator_outputs,
+    compare_gan_fixture,
+    compare_gan_generator_images,
+    compare_gan_state,
+)
 from tests.helpers import reference_path
 
-# Widths of the fixtures (README of the folder).
-GENERATORS = {
-    "resnet_cifar32_G_sbn": lambda: resnet_generator(
-        32, base_channels=32, style="resnet_cifar", normalization="self_modulated"
-    ),
-    "resnet_cifar32_G_bn": lambda: resnet_generator(
-        32, base_channels=32, style="resnet_cifar", normalization="batch"
-    ),
-    "resnet5_128_G_sbn": lambda: resnet_generator(
-        128, base_channels=8, style="resnet5", normalization="self_modulated"
-    ),
-    "resnet_biggan128_G": lambda: resnet_generator(
-        128, z_dim=120, base_channels=4, num_classes=10, style="resnet_biggan"
-    ),
-}
-DISCRIMINATORS = {
-    "resnet_cifar32_D_ssgan": lambda: resnet_discriminator(
-        32, base_channels=16, style="resnet_cifar", rotation_head=True
-    ),
-    "resnet5_128_D_ssgan": lambda: resnet_discriminator(
-        128, base_channels=8, style="resnet5", rotation_head=True
-    ),
-    "resnet_biggan128_D_s3gan": lambda: resnet_discriminator(
-        128,
-        base_channels=8,
-        num_classes=10,
-        style="resnet_biggan",
-        rotation_head=True,
-        class_head=True,
-        project_y=False,
-    ),
-    "resnet_biggan128_D_s3gan_projy": lambda: resnet_discriminator(
-        128,
-        base_channels=8,
-        num_classes=10,
-        style="resnet_biggan",
-        rotation_head=True,
-        class_head=True,
-    ),
-}
+# The networks at the fixtures' widths (README of the folder).
+GENERATORS = COMPARE_GAN_GENERATORS
+DISCRIMINATORS = COMPARE_GAN_DISCRIMINATORS
 # Every fixture takes 1-3 s; the resnet5 ones and the second S3GAN D variant
 # run with -m slow to keep this file near 30 s.
 SLOW = pytest.mark.slow
@@ -74,24 +44,12 @@ D_CASES = FAST_D + [
 
 
 def _fixture(name):
-    with np.load(reference_path("compare_gan", f"{name}.npz")) as file:
-        data = {key: file[key] for key in file.files}
-    return data, json.loads(str(data.pop("__meta__")))
-
-
-def _after(data, mode):
-    prefix = f"after/{mode}/"
-    return {k[len(prefix) :]: v for k, v in data.items() if k.startswith(prefix)}
+    return compare_gan_fixture(reference_path("compare_gan", f"{name}.npz"))
 
 
 def _assert_state(network, data, mode):
-    variables = compare_gan_variables(network)
-    changed = _after(data, mode)
-    for name, variable in variables.items():
-        expected = changed.get(name, data[name])
-        np.testing.assert_allclose(
-            np.asarray(variable), expected, atol=2e-6, rtol=1e-5, err_msg=name
-        )
+    for name, (ours, expected) in compare_gan_state(network, data, mode).items():
+        np.testing.assert_allclose(ours, expected, atol=2e-6, rtol=1e-5, err_msg=name)
 
 
 @pytest.mark.parametrize("name", G_CASES)
@@ -99,45 +57,20 @@ def _assert_state(network, data, mode):
 def test_generator_reproduces_compare_gan(name, mode):
     data, meta = _fixture(name)
     generator = convert("compare_gan_tf", data, GENERATORS[name]())
-    inputs = data["input/z"]
-    if meta.get("num_classes"):
-        inputs = [inputs, data["input/labels"].astype("int32")]
-    images = np.asarray(generator(inputs, training=mode == "training"))
-    # compare_gan's images are in [0, 1], ours in [-1, 1].
-    expected = 2.0 * data[f"output/{mode}/images"] - 1.0
+    images, expected = compare_gan_generator_images(generator, data, meta, mode)
     np.testing.assert_allclose(
         images, expected, atol=1e-4 if "biggan" in name else 5e-6
     )
     _assert_state(generator, data, mode)
 
 
-def _labels(one_hot):
-    return np.where(one_hot.sum(axis=1) > 0.5, one_hot.argmax(axis=1), -1).astype(
-        "int32"
-    )
-
-
 @pytest.mark.parametrize("name", D_CASES)
 def test_discriminator_and_heads_reproduce_compare_gan(name):
     data, meta = _fixture(name)
     discriminator = convert("compare_gan_tf", data, DISCRIMINATORS[name]())
-    images = 2.0 * data["input/d_input"] - 1.0
-    inputs = images
-    if meta.get("num_classes"):
-        inputs = [images, _labels(data["input/d_input_y"])]
-    outputs = {
-        k: np.asarray(v) for k, v in discriminator(inputs, training=True).items()
-    }
-    head = "s3gan" if "s3gan" in name else "ssgan"
-    expected = {
-        "features": data["output/training/arch/h"],
-        "logits": data[f"output/training/{head}/d_logits"],
-        "rotation_logits": data[f"output/training/{head}/rotation_logits"],
-    }
-    if head == "s3gan":
-        expected["class_logits"] = data["output/training/s3gan/aux_logits"]
-    for key, value in expected.items():
-        np.testing.assert_allclose(outputs[key], value, atol=1e-5, err_msg=key)
+    outputs = compare_gan_discriminator_outputs(discriminator, data, meta, name)
+    for key, (ours, expected) in outputs.items():
+        np.testing.assert_allclose(ours, expected, atol=1e-5, err_msg=key)
     _assert_state(discriminator, data, "training")
 
 

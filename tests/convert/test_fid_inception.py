@@ -7,7 +7,6 @@ within float32 rounding (the README's bounds: 1e-5 * max|ref| for pool3,
 logits and block means, 3e-5 * max|ref| for whole maps).
 """
 
-import hashlib
 import json
 
 import keras
@@ -15,45 +14,21 @@ import numpy as np
 import pytest
 
 from keras_ssl import convert
-from keras_ssl.architectures.fid_inception import BLOCK_LAYERS, fid_inception_v3
+from keras_ssl.architectures.fid_inception import BLOCK_LAYERS
 from keras_ssl.convert import ConversionError
+from tests.convert.reference_fixtures import (
+    fid_comparisons,
+    fid_outputs,
+    fid_state_dict,
+    load_npz,
+    relative_difference,
+)
 from tests.helpers import reference_path
-
-
-def fill_value(key, shape):
-    """The fixture README's fill rule (verbatim)."""
-    leaf = key.rsplit(".", 1)[-1]
-    if leaf == "num_batches_tracked":
-        return np.zeros(shape, dtype=np.int64)
-    seed = int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "little")
-    rng = np.random.default_rng(seed)
-    if leaf == "weight" and len(shape) >= 2:
-        v = rng.normal(0.0, np.sqrt(2.0 / np.prod(shape[1:])), size=shape)
-    elif leaf == "weight":
-        v = rng.uniform(0.5, 1.5, size=shape)
-    elif key == "fc.bias":
-        v = rng.normal(0.0, 0.01, size=shape)
-    elif leaf in ("bias", "running_mean"):
-        v = rng.normal(0.0, 0.1, size=shape)
-    elif leaf == "running_var":
-        v = rng.uniform(0.5, 1.5, size=shape)
-    else:
-        raise ValueError(key)
-    return v.astype(np.float32)
 
 
 def fixture_state_dict():
     """The fixture's 566-entry state dict, regenerated (about 1 s)."""
-    path = reference_path("fid_inception", "state_dict_keys.json")
-    keys = json.loads(path.read_text())["keys"]
-    return {e["key"]: fill_value(e["key"], tuple(e["shape"])) for e in keys}
-
-
-def _relative(actual, expected):
-    expected = np.asarray(expected, np.float64)
-    return float(np.abs(np.asarray(actual, np.float64) - expected).max()) / float(
-        np.abs(expected).max()
-    )
+    return fid_state_dict(reference_path("fid_inception", "state_dict_keys.json"))
 
 
 @pytest.fixture(scope="module")
@@ -63,47 +38,36 @@ def state_dict():
 
 @pytest.fixture(scope="module")
 def reference():
-    with np.load(reference_path("fid_inception", "fid_inception.npz")) as data:
-        return {name: data[name] for name in data.files}
+    return load_npz(reference_path("fid_inception", "fid_inception.npz"))
 
 
 @pytest.fixture(scope="module")
-def outputs(state_dict, reference):
+def network(fid_inception_network):
+    """The session's network, its weights restored afterwards. A test of a
+    failing conversion zeroes the kernel it checks first (`_zeroed`), so
+    that a partial load would show."""
+    weights = fid_inception_network.get_weights()
+    yield fid_inception_network
+    fid_inception_network.set_weights(weights)
+
+
+def _zeroed(network, layer):
+    kernel = network.get_layer(layer).kernel
+    kernel.assign(np.zeros(kernel.shape, "float32"))
+    return kernel.numpy()
+
+
+@pytest.fixture(scope="module")
+def outputs(network, state_dict, reference):
     """Every output of the converted network on the fixture's inputs."""
-    network = convert.convert("pytorch_fid_inception", state_dict, fid_inception_v3())
-    probe = keras.Model(
-        network.inputs,
-        {
-            "features": network.get_layer("pool3").output,
-            "logits": network.get_layer("fc").output,
-            "resized": network.get_layer("resize").output,
-            "block0": network.get_layer(BLOCK_LAYERS[0]).output,
-            "block1": network.get_layer(BLOCK_LAYERS[1]).output,
-            "block2": network.get_layer(BLOCK_LAYERS[2]).output,
-        },
-    )
-    result = {}
-    for size in ("x299", "x32"):
-        # pytorch-fid's [0, 1] input x is our 2x - 1.
-        images = 2.0 * reference[f"{size}_nhwc"] - 1.0
-        result[size] = probe.predict_on_batch(images)
-    return result
+    convert.convert("pytorch_fid_inception", state_dict, network)
+    return fid_outputs(network, reference)
 
 
 @pytest.mark.parametrize("size", ["x299", "x32"])
 def test_pool3_logits_and_block_means_match_pytorch_fid(outputs, reference, size):
-    out = outputs[size]
-    errors = {
-        "pool3": _relative(out["features"], reference[f"{size}_pool3"]),
-        "logits": _relative(out["logits"], reference[f"{size}_logits"]),
-        "pool3_f64": _relative(out["features"], reference[f"{size}_pool3_f64"]),
-        "logits_f64": _relative(out["logits"], reference[f"{size}_logits_f64"]),
-    }
-    for block in range(3):
-        errors[f"block{block}_mean"] = _relative(
-            out[f"block{block}"].mean(axis=(1, 2)),
-            reference[f"{size}_block{block}_mean"],
-        )
+    pairs = fid_comparisons(outputs[size], reference, size)
+    errors = {name: relative_difference(*pair) for name, pair in pairs.items()}
     print(size, {k: f"{v:.2e}" for k, v in errors.items()})
     for name, error in errors.items():
         assert error <= 1e-5, (name, error)
@@ -111,12 +75,15 @@ def test_pool3_logits_and_block_means_match_pytorch_fid(outputs, reference, size
 
 def test_maps_match_pytorch_fid(outputs, reference):
     out = outputs["x299"]
-    assert _relative(out["block2"][0], reference["x299_img0_block2_nhwc"]) <= 3e-5
+    assert (
+        relative_difference(out["block2"][0], reference["x299_img0_block2_nhwc"])
+        <= 3e-5
+    )
     for block, corner in ((0, 12), (1, 8)):
         expected = reference[f"x299_img0_block{block}_corners_nhwc"]
         tiles = out[f"block{block}"][0]
         actual = np.stack([tiles[:corner, :corner], tiles[-corner:, -corner:]])
-        assert _relative(actual, expected) <= 3e-5, block
+        assert relative_difference(actual, expected) <= 3e-5, block
     assert out["block0"].shape == (3, 73, 73, 64)
     assert out["block1"].shape == (3, 35, 35, 192)
     assert out["block2"].shape == (3, 17, 17, 768)
@@ -136,10 +103,10 @@ def test_resize_path_matches_pytorch_fid(outputs, reference):
     )
 
 
-def test_counters_are_optional_and_ignored(state_dict):
+def test_counters_are_optional_and_ignored(network, state_dict):
     without = {k: v for k, v in state_dict.items() if "num_batches_tracked" not in k}
     assert len(without) == 472
-    network = convert.convert("pytorch_fid_inception", without, fid_inception_v3())
+    convert.convert("pytorch_fid_inception", without, network)
     kernel = network.get_layer("Mixed_7c.branch_pool.conv").kernel.numpy()
     np.testing.assert_array_equal(
         kernel,
@@ -150,13 +117,12 @@ def test_counters_are_optional_and_ignored(state_dict):
     )
 
 
-def test_wrong_names_and_shapes_are_all_listed(state_dict):
+def test_wrong_names_and_shapes_are_all_listed(network, state_dict):
     broken = dict(state_dict)
     del broken["Mixed_6b.branch7x7_2.conv.weight"]
     broken["fc.weight"] = broken["fc.weight"][:1000]
     broken["AuxLogits.fc.weight"] = np.zeros((1000, 768), np.float32)
-    network = fid_inception_v3()
-    before = network.get_layer("Conv2d_1a_3x3.conv").kernel.numpy()
+    before = _zeroed(network, "Conv2d_1a_3x3.conv")
     with pytest.raises(ConversionError) as info:
         convert.convert("pytorch_fid_inception", broken, network)
     message = str(info.value)
@@ -168,18 +134,16 @@ def test_wrong_names_and_shapes_are_all_listed(state_dict):
     )
 
 
-def test_other_networks_and_options_are_refused(state_dict):
+def test_other_networks_and_options_are_refused(network, state_dict):
     inputs = keras.Input((8, 8, 3))
     other = keras.Model(inputs, keras.layers.Conv2D(2, 3, name="conv")(inputs))
     with pytest.raises(ValueError, match="fid_inception_v3"):
         convert.convert("pytorch_fid_inception", state_dict, other)
     with pytest.raises(ValueError, match="no options"):
-        convert.convert(
-            "pytorch_fid_inception", state_dict, fid_inception_v3(), key="x"
-        )
+        convert.convert("pytorch_fid_inception", state_dict, network, key="x")
 
 
-def test_truncated_genuine_pth(state_dict):
+def test_truncated_genuine_pth(network, state_dict):
     """A real torch.save file with the first 60 entries (block 0, Mixed_5b)."""
     pytest.importorskip("torch")
     path = reference_path("fid_inception", "truncated_state_dict.pth")
@@ -189,8 +153,7 @@ def test_truncated_genuine_pth(state_dict):
     for name, value in held.items():
         np.testing.assert_array_equal(value, state_dict[name])
 
-    network = fid_inception_v3()
-    before = network.get_layer("Conv2d_1a_3x3.conv").kernel.numpy()
+    before = _zeroed(network, "Conv2d_1a_3x3.conv")
     with pytest.raises(ConversionError) as info:
         convert.convert("pytorch_fid_inception", str(path), network)
     message = str(info.value)
@@ -213,4 +176,4 @@ def test_truncated_genuine_pth(state_dict):
     with np.load(reference_path("fid_inception", "fid_inception.npz")) as data:
         images, expected = data["x299_nhwc"], data["x299_block0_mean"]
     means = block0.predict_on_batch(2.0 * images - 1.0).mean(axis=(1, 2))
-    assert _relative(means, expected) <= 1e-5
+    assert relative_difference(means, expected) <= 1e-5

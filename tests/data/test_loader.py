@@ -93,6 +93,27 @@ def test_unlabeled_batches_are_images_only():
     assert isinstance(batch, tf.Tensor) and batch.shape == (5, 32, 32, 1)
 
 
+def test_indexed_examples_keep_their_index_across_epochs(image_folder):
+    def epoch(dataset):
+        images, labels, indices = (np.concatenate(p) for p in zip(*dataset))
+        order = np.argsort(indices)
+        return images[order], labels[order], indices[order], indices
+
+    dataset = data.load(
+        "digits", batch_size=4, limit=12, seed=3, indexed=True, image_size=8
+    )
+    first, second = epoch(dataset), epoch(dataset)
+    np.testing.assert_array_equal(first[2], np.arange(12))
+    assert not np.array_equal(first[3], second[3])  # reshuffled...
+    np.testing.assert_array_equal(first[0], second[0])  # ...same image per index
+    np.testing.assert_array_equal(first[1], second[1])
+    images, indices = next(
+        iter(data.load(str(image_folder), batch_size=6, labeled=False, indexed=True))
+    )
+    assert images.shape == (6, 8, 8, 3) and indices.dtype == tf.int32
+    np.testing.assert_array_equal(np.sort(indices), np.arange(6))
+
+
 def test_folder_with_classes_and_splits(image_folder):
     meta = data.info(str(image_folder), split="test")
     assert meta.num_examples == 4 and meta.class_names == ("cats", "dogs")

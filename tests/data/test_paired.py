@@ -4,7 +4,7 @@ import tensorflow as tf
 from PIL import Image
 
 from keras_ssl.data import paired
-from tests.helpers import cifar10_path
+from tests.helpers import cifar10_images, cifar10_path
 
 
 def _write(path, array):
@@ -139,3 +139,17 @@ def test_bad_sources_are_clear_errors(tmp_path):
     _write(tmp_path / "odd" / "0.png", np.zeros((8, 9, 3), np.uint8))
     with pytest.raises(ValueError, match="even width"):
         paired.load_paired(str(tmp_path / "odd"))
+
+
+def test_lightness_to_ab_is_the_authors_colorization_mode():
+    source = f"lightness_to_ab:{cifar10_path('test')}"
+    ds = paired.load_source(source, split="test", batch_size=4, limit=4, seed=0)
+    a, b = next(iter(ds))
+    assert tuple(a.shape) == (4, 32, 32, 1) and tuple(b.shape) == (4, 32, 32, 2)
+    rgb = cifar10_images(4)
+    a, b = paired.make_pairs(rgb, "lightness_to_ab")
+    assert -1 <= a.min() and a.max() <= 1 and np.abs(b).max() < 1
+    # L in A and ab in B give the image back; ab = 0 is its grey version.
+    np.testing.assert_allclose(paired.lab_pair_to_images(a, b), rgb, atol=1e-4)
+    grey = np.asarray(paired.lab_pair_to_images(a, np.zeros_like(b)))
+    np.testing.assert_allclose(grey[..., 0], grey[..., 2], atol=1e-4)

@@ -18,6 +18,8 @@ from keras_ssl.evaluation import (
 from tests.helpers import cifar10_path
 
 WIDTH = 8
+# The settings of the module's classifier (and of its cache key).
+TRAINING = {"epochs": 3, "width": WIDTH, "batch_size": 64, "seed": 1, "verbose": 0}
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +37,7 @@ def trained(cifar, tmp_path_factory):
     images, labels = cifar
     cache_dir = tmp_path_factory.mktemp("cache")
     model = train_domain_classifier(
-        (images[:1000], labels[:1000]),
-        epochs=3,
-        width=WIDTH,
-        batch_size=64,
-        cache_dir=cache_dir,
-        seed=1,
-        verbose=0,
+        (images[:1000], labels[:1000]), cache_dir=cache_dir, **TRAINING
     )
     return model, cache_dir
 
@@ -71,13 +67,7 @@ def test_domain_classifier_is_cached_by_content(cifar, trained, monkeypatch):
     order = np.random.default_rng().permutation(1000)
     # Same content in another order: the same cache entry.
     cached = train_domain_classifier(
-        (images[:1000][order], labels[:1000][order]),
-        epochs=3,
-        width=WIDTH,
-        batch_size=64,
-        cache_dir=cache_dir,
-        seed=1,
-        verbose=0,
+        (images[:1000][order], labels[:1000][order]), cache_dir=cache_dir, **TRAINING
     )
     np.testing.assert_allclose(
         cached.predict(images[:64], verbose=0),

@@ -122,28 +122,10 @@ def test_generator_source_is_seeded_chunked_and_ordered_by_quality():
     )
     stats = compute_statistics(reference, pixel_extractor, verbose=False)
     close, far = NoiseGenerator(20), NoiseGenerator(60)
-    value_close = fid(
-        close,
-        stats,
-        pixel_extractor,
-        num_samples=250,
-        batch_size=100,
-        seed=7,
-        verbose=False,
-    )
+    options = {"num_samples": 250, "batch_size": 100, "seed": 7, "verbose": False}
+    value_close = fid(close, stats, pixel_extractor, **options)
     assert close.calls == [(100, 7), (100, 8), (50, 9)]
-    assert (
-        fid(
-            close,
-            stats,
-            pixel_extractor,
-            num_samples=250,
-            batch_size=100,
-            seed=7,
-            verbose=False,
-        )
-        == value_close
-    )
+    assert fid(close, stats, pixel_extractor, **options) == value_close
     value_far = fid(far, stats, pixel_extractor, num_samples=250, verbose=False)
     assert value_far > 5 * value_close
     features = extract_features(close, pixel_extractor, num_samples=10, verbose=False)

@@ -32,6 +32,15 @@ def test_fills_first_then_returns_stored_images_half_the_time():
     assert 0.37 < rate < 0.63, rate
 
 
+def test_a_batch_that_fills_the_pool_never_returns_an_empty_slot():
+    # 5 slots, 8 images: the last three are swapped (probability 1) for one
+    # of the five just stored, never for a slot still holding zeros.
+    pool = ImagePool(size=5, probability=1.0, seed=0)
+    out = np.asarray(pool(_images(range(1, 9)), training=True))[:, 0, 0, 0]
+    np.testing.assert_array_equal(out[:5], [1, 2, 3, 4, 5])
+    assert set(out[5:].tolist()) <= {1, 2, 3, 4, 5}, out
+
+
 def test_identity_in_inference_and_with_size_zero():
     x = _images([1, 2, 3])
     pool = ImagePool(size=2)

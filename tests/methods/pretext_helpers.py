@@ -3,11 +3,13 @@
 import numpy as np
 
 from keras_ssl import data
-from tests.helpers import assert_keras_round_trip, cifar10_path
+from keras_ssl.architectures.nin import nin_encoder
+from tests.helpers import assert_keras_round_trip, cifar10_images, cifar10_path
 
 
-def cifar(limit, batch_size, seed=0, labeled=True):
-    """A repeating, shuffled subset of the real CIFAR-10 test images (32x32)."""
+def cifar(limit, batch_size, seed=0, labeled=True, repeat=True):
+    """A shuffled subset of the real CIFAR-10 test images (32x32), repeating
+    unless `repeat=False` (then an epoch is the subset once)."""
     return data.load(
         cifar10_path("test"),
         split="test",
@@ -16,9 +18,14 @@ def cifar(limit, batch_size, seed=0, labeled=True):
         limit=limit,
         seed=seed,
         shuffle=True,
-        repeat=True,
+        repeat=repeat,
         labeled=labeled,
     )
+
+
+def small_encoder(size=32):
+    """The methods' tests' NIN: 3 blocks of width 16 on (size, size, 3)."""
+    return nin_encoder((size, size, 3), num_blocks=3, width=16)
 
 
 def random_images(count, size=32, channels=3):
@@ -50,3 +57,18 @@ def assert_round_trip(model, tmp_path, count=4):
     assert type(restored.optimizer) is type(model.optimizer)
     assert int(restored.optimizer.iterations) == int(model.optimizer.iterations)
     return restored
+
+
+def short_run(model, epochs=6):
+    """Held-out metrics of `model` before and after a short run.
+
+    Fits 1024 CIFAR-10 training images (batch 32, `epochs` epochs) and
+    evaluates 256 test images; returns `(before, after, test_images)`.
+    """
+    train = cifar10_images(1024, split="train", seed=0)
+    test = cifar10_images(256, split="test", seed=1)
+    before = model.evaluate(test, batch_size=64, verbose=0, return_dict=True)
+    model.fit(train, batch_size=32, epochs=epochs, verbose=0)
+    after = model.evaluate(test, batch_size=64, verbose=0, return_dict=True)
+    print(before, after)
+    return before, after, test

@@ -8,6 +8,7 @@ from keras_ssl.losses.colorization import rebalanced_cross_entropy
 from keras_ssl.methods.colorization import Colorization, build_colorization, resize
 from keras_ssl.ops.color import images_to_lab, rebalancing_weights, soft_encode_ab
 from tests.helpers import cifar10_images, run_method_test
+from tests.methods.pretext_helpers import short_run
 
 SMALL = {"image_size": 32, "encoder_config": {"width": 8, "num_blocks": 3}}
 
@@ -105,15 +106,11 @@ def test_bad_arguments_are_clear_errors():
 @pytest.mark.slow
 def test_colour_error_beats_the_grey_baseline_after_a_short_run():
     keras.utils.set_random_seed(0)
-    train = cifar10_images(1024, split="train", seed=0)
-    test = cifar10_images(256, split="test", seed=1)
     model = build_colorization(32, encoder_config={"width": 32, "num_blocks": 3})
-    before = model.evaluate(test, batch_size=64, verbose=0, return_dict=True)
-    model.fit(train, batch_size=32, epochs=6, verbose=0)
-    after = model.evaluate(test, batch_size=64, verbose=0, return_dict=True)
+    before, after, test = short_run(model)
     lab = ops.convert_to_numpy(images_to_lab(test))
     grey_error = float(np.sqrt((lab[..., 1:] ** 2).sum(-1)).mean())
-    print(before, after, grey_error)
+    print(grey_error)
     assert after["pretext_loss"] < before["pretext_loss"]
     assert after["color_error"] < before["color_error"]
     assert after["pretext_accuracy"] > before["pretext_accuracy"]

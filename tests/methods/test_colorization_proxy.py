@@ -6,6 +6,7 @@ from keras_ssl.methods.colorization_proxy import (
     build_colorization_proxy,
 )
 from tests.helpers import cifar10_images, run_method_test
+from tests.methods.pretext_helpers import short_run
 
 SMALL = {
     "image_size": 32,
@@ -40,8 +41,11 @@ def test_hypercolumn_reads_every_block_at_image_resolution():
 
 
 def test_sparse_training_loss_estimates_the_dense_loss():
+    # Seeded: the sampled pixels' loss is an estimate (unseeded runs drew
+    # ones more than 5% off now and then).
+    keras.utils.set_random_seed(0)
     images = cifar10_images(8)
-    model = build_colorization_proxy(**dict(SMALL, num_pixels=1024))
+    model = build_colorization_proxy(**dict(SMALL, num_pixels=1024, seed=0))
     dense = float(model.pretext_logs(images, training=False)["pretext_loss"])
     sparse = float(model.pretext_logs(images, training=True)["pretext_loss"])
     assert sparse == pytest.approx(dense, rel=0.05)
@@ -57,15 +61,10 @@ def test_bad_arguments_are_clear_errors():
 @pytest.mark.slow
 def test_colour_error_falls_in_a_short_run():
     keras.utils.set_random_seed(0)
-    train = cifar10_images(1024, split="train", seed=0)
-    test = cifar10_images(256, split="test", seed=1)
     model = build_colorization_proxy(
         32, encoder_config={"width": 32, "num_blocks": 3}, seed=0
     )
-    before = model.evaluate(test, batch_size=64, verbose=0, return_dict=True)
-    model.fit(train, batch_size=32, epochs=6, verbose=0)
-    after = model.evaluate(test, batch_size=64, verbose=0, return_dict=True)
-    print(before, after)
+    before, after, _ = short_run(model)
     assert after["pretext_loss"] < before["pretext_loss"]
     assert after["color_error"] < 0.7 * before["color_error"]
     assert after["psnr"] > before["psnr"] + 2

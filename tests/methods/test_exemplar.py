@@ -2,16 +2,11 @@ import keras
 import numpy as np
 import pytest
 
-from keras_ssl.architectures.nin import nin_encoder
-from keras_ssl.data import load
 from keras_ssl.methods import build_method
 from keras_ssl.methods.exemplar import Exemplar, build_exemplar
 from keras_ssl.methods.pretext_task import PretextTask
-from tests.helpers import assert_keras_round_trip, cifar10_path
-
-
-def _small_encoder(size=32):
-    return nin_encoder((size, size, 3), num_blocks=3, width=16)
+from tests.helpers import assert_keras_round_trip
+from tests.methods.pretext_helpers import cifar, small_encoder
 
 
 def _numpy_semihard(embeddings, num_views, margin):
@@ -32,7 +27,7 @@ def _numpy_semihard(embeddings, num_views, margin):
 
 def test_triplet_loss_is_semi_hard_triplet_loss():
     rng = np.random.default_rng()
-    model = Exemplar(_small_encoder(), embedding_dim=8, num_views=3)
+    model = Exemplar(small_encoder(), embedding_dim=8, num_views=3)
     embeddings = rng.normal(size=(12, 8)).astype("float32")
     embeddings /= np.linalg.norm(embeddings, axis=-1, keepdims=True)
     expected = _numpy_semihard(embeddings, 3, 0.5)
@@ -44,7 +39,7 @@ def test_triplet_loss_is_semi_hard_triplet_loss():
 
 
 def test_separated_views_have_zero_loss_and_full_accuracy():
-    model = Exemplar(_small_encoder(), embedding_dim=4, num_views=2)
+    model = Exemplar(small_encoder(), embedding_dim=4, num_views=2)
     centres = np.eye(4, dtype="float32")
     embeddings = np.concatenate([centres, centres])
     assert float(model.triplet_loss(embeddings)) == pytest.approx(0.0)
@@ -57,7 +52,7 @@ def test_separated_views_have_zero_loss_and_full_accuracy():
 def test_pretext_logs_is_the_pretext_task_hook():
     rng = np.random.default_rng()
     model = Exemplar(
-        _small_encoder(16), embedding_dim=8, num_views=2, color_strength=0.0, seed=3
+        small_encoder(16), embedding_dim=8, num_views=2, color_strength=0.0, seed=3
     )
     assert isinstance(model, PretextTask)
     assert [m.name for m in model.metrics] == ["pretext_loss", "pretext_accuracy"]
@@ -79,7 +74,7 @@ def test_pretext_logs_is_the_pretext_task_hook():
 
 def test_augment_makes_distinct_views_in_range():
     rng = np.random.default_rng()
-    model = Exemplar(_small_encoder(), num_views=4, seed=0)
+    model = Exemplar(small_encoder(), num_views=4, seed=0)
     images = rng.uniform(-1, 1, size=(3, 32, 32, 3)).astype("float32")
     views = np.asarray(model.augment(images))
     assert views.shape == (12, 32, 32, 3)
@@ -88,20 +83,12 @@ def test_augment_makes_distinct_views_in_range():
 
 
 def test_trains_on_real_images_and_round_trips(tmp_path):
-    data = load(
-        cifar10_path("test"),
-        split="test",
-        image_size=32,
-        limit=32,
-        batch_size=8,
-        shuffle=True,
-        seed=0,
-    )
+    data = cifar(32, 8, repeat=False)
     model = build_method(
         "exemplar",
         image_size=32,
         channels=3,
-        encoder=_small_encoder(),
+        encoder=small_encoder(),
         embedding_dim=16,
         num_views=4,
         seed=1,
@@ -115,9 +102,9 @@ def test_trains_on_real_images_and_round_trips(tmp_path):
 
 def test_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="num_views"):
-        Exemplar(_small_encoder(), num_views=1)
+        Exemplar(small_encoder(), num_views=1)
     with pytest.raises(ValueError, match="crop_fraction"):
-        Exemplar(_small_encoder(), crop_fraction=(0.0, 1.0))
+        Exemplar(small_encoder(), crop_fraction=(0.0, 1.0))
     flat = keras.Sequential([keras.Input((4, 4, 3, 2)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="pooled"):
         Exemplar(flat)
@@ -125,17 +112,9 @@ def test_bad_arguments_are_clear_errors():
 
 @pytest.mark.slow
 def test_pretext_accuracy_rises_above_chance():
-    data = load(
-        cifar10_path("test"),
-        split="test",
-        image_size=32,
-        limit=512,
-        batch_size=16,
-        shuffle=True,
-        seed=0,
-    )
+    data = cifar(512, 16, repeat=False)
     model = build_exemplar(
-        32, 3, encoder=_small_encoder(), embedding_dim=32, num_views=4, seed=0
+        32, 3, encoder=small_encoder(), embedding_dim=32, num_views=4, seed=0
     )
     history = model.fit(data, epochs=4, verbose=0)
     chance = 3 / (4 * 16 - 1)

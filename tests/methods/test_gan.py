@@ -23,7 +23,7 @@ def trained(digits, tmp_path_factory):
     # round trip with identical D outputs and both optimizers' state.
     gan, history, restored = run_method_test(
         "gan",
-        {**CONFIG, "n_disc": 2, "ema_decay": 0.5},
+        {**CONFIG, "n_disc": 2, "ema_decay": 0.5, "ema_start_step": 0},
         digits,
         steps=4,
         epochs=3,
@@ -91,9 +91,9 @@ def test_ema_generator_averages_the_generator(trained):
         (np.asarray(e), np.asarray(w), w.trainable)
         for e, w in zip(gan.ema_generator.weights, gan.generator.weights)
     ]
-    # Trainable weights are averaged (so they lag behind), statistics copied.
+    # Trainable weights are averaged (so they lag behind); the batch-norm
+    # statistics are the average's own (tests/training/test_ema.py).
     assert any(not np.allclose(e, w) for e, w, trainable in pairs if trainable)
-    assert all(np.allclose(e, w) for e, w, trainable in pairs if not trainable)
 
 
 def test_keras_round_trip_keeps_the_ema_generator(trained):

@@ -3,20 +3,16 @@ import numpy as np
 import pytest
 
 from keras_ssl.architectures.nin import nin_encoder
-from keras_ssl.data import load
 from keras_ssl.methods import build_method
 from keras_ssl.methods.multitask import MultiTask
 from keras_ssl.methods.pretext_task import PretextTask
-from tests.helpers import assert_keras_round_trip, cifar10_images, cifar10_path
-
-
-def _small_encoder(size=32):
-    return nin_encoder((size, size, 3), num_blocks=3, width=16)
+from tests.helpers import assert_keras_round_trip, cifar10_images
+from tests.methods.pretext_helpers import cifar, small_encoder
 
 
 def test_tasks_share_the_encoder_and_losses_sum_with_weights():
     rng = np.random.default_rng()
-    encoder = _small_encoder(16)
+    encoder = small_encoder(16)
     model = MultiTask(
         encoder,
         tasks={"rotation": {}, "exemplar": {"num_views": 2, "seed": 0}},
@@ -39,7 +35,7 @@ def test_tasks_share_the_encoder_and_losses_sum_with_weights():
 
 def test_is_a_pretext_task_whose_metrics_follow_its_tasks():
     rng = np.random.default_rng()
-    model = MultiTask(_small_encoder(16), tasks=["rotation"], weights={"rotation": 3.0})
+    model = MultiTask(small_encoder(16), tasks=["rotation"], weights={"rotation": 3.0})
     assert isinstance(model, PretextTask)
     assert model.metric_names == (
         "pretext_loss",
@@ -48,7 +44,7 @@ def test_is_a_pretext_task_whose_metrics_follow_its_tasks():
         "rotation_accuracy",
     )
     assert [m.name for m in model.metrics] == list(model.metric_names)
-    other = MultiTask(_small_encoder(16), tasks={"exemplar": {"num_views": 2}})
+    other = MultiTask(small_encoder(16), tasks={"exemplar": {"num_views": 2}})
     assert "exemplar_loss" in other.metric_names
     assert "rotation_loss" not in other.metric_names
     assert PretextTask.metric_names == ("pretext_loss", "pretext_accuracy")
@@ -65,20 +61,12 @@ def test_is_a_pretext_task_whose_metrics_follow_its_tasks():
 
 
 def test_trains_on_real_images_logs_every_task_and_round_trips(tmp_path):
-    data = load(
-        cifar10_path("test"),
-        split="test",
-        image_size=32,
-        limit=32,
-        batch_size=8,
-        shuffle=True,
-        seed=0,
-    )
+    data = cifar(32, 8, repeat=False)
     model = build_method(
         "multitask",
         image_size=32,
         channels=3,
-        encoder=_small_encoder(),
+        encoder=small_encoder(),
         tasks={"rotation": {}, "exemplar": {"num_views": 2, "embedding_dim": 16}},
     )
     history = model.fit(data, epochs=1, verbose=0)
@@ -96,15 +84,7 @@ def test_trains_on_real_images_logs_every_task_and_round_trips(tmp_path):
 
 
 def test_jigsaw_tiles_and_whole_images_share_one_encoder():
-    data = load(
-        cifar10_path("test"),
-        split="test",
-        image_size=32,
-        limit=16,
-        batch_size=8,
-        shuffle=True,
-        seed=0,
-    )
+    data = cifar(16, 8, repeat=False)
     model = build_method(
         "multitask",
         image_size=32,
@@ -142,11 +122,11 @@ def test_multitask_takes_colorization_as_a_head(tmp_path):
 
 def test_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="tasks"):
-        MultiTask(_small_encoder(16), tasks=["colour_magic"])
+        MultiTask(small_encoder(16), tasks=["colour_magic"])
     with pytest.raises(ValueError, match="weights"):
-        MultiTask(_small_encoder(16), tasks=["rotation"], weights={"exemplar": 1.0})
+        MultiTask(small_encoder(16), tasks=["rotation"], weights={"exemplar": 1.0})
     with pytest.raises(TypeError, match="tasks"):
-        MultiTask(_small_encoder(16), tasks=3)
+        MultiTask(small_encoder(16), tasks=3)
     any_size = nin_encoder((None, None, 3), num_blocks=3, width=8)
     with pytest.raises(ValueError, match="image_size"):
         MultiTask(any_size, tasks=["rotation"])
@@ -154,22 +134,14 @@ def test_bad_arguments_are_clear_errors():
 
 @pytest.mark.slow
 def test_both_tasks_rise_above_chance():
-    data = load(
-        cifar10_path("test"),
-        split="test",
-        image_size=32,
-        limit=1024,
-        batch_size=32,
-        shuffle=True,
-        seed=0,
-    )
+    data = cifar(1024, 32, repeat=False)
     # Seeded: unseeded runs end near the rotation threshold (0.345 seen).
     keras.utils.set_random_seed(0)
     model = build_method(
         "multitask",
         image_size=32,
         channels=3,
-        encoder=_small_encoder(),
+        encoder=small_encoder(),
         tasks={
             "rotation": {},
             "exemplar": {"num_views": 2, "embedding_dim": 32, "seed": 0},

@@ -94,3 +94,77 @@ def test_a_hook_that_is_missing_or_incomplete_is_a_clear_error():
     model = LossOnly(encoder)
     with pytest.raises(ValueError, match="must return the keys"):
         model.test_step(random_images(2, size=8))
+
+
+class LabelledCounter(FlipPrediction):
+    """Toy task that needs labels and indices and keeps a running state."""
+
+    chance_accuracy = 0.5
+    requires_labels = True
+    requires_indices = True
+
+    def __init__(self, encoder, **kwargs):
+        super().__init__(encoder, **kwargs)
+        self.seen = self.add_weight(
+            name="seen", shape=(), initializer="zeros", trainable=False
+        )
+
+    def pretext_outputs(self, images, training=False, labels=None, indices=None):
+        logs = super().pretext_logs(images, training=training)
+        # The labels and indices of the batch reach the hook.
+        return logs, {"total": ops.cast(ops.sum(labels) + ops.sum(indices), "float32")}
+
+    def pretext_logs(self, images, training=False, labels=None, indices=None):
+        return self.pretext_outputs(images, training, labels, indices)[0]
+
+    def after_train_step(self, updates):
+        self.seen.assign_add(updates["total"])
+
+
+def _counter():
+    encoder = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])
+    return LabelledCounter(encoder)
+
+
+def test_batches_carry_the_labels_and_indices_a_task_requires():
+    model = _counter()
+    images = random_images(2, size=8)
+    labels, indices = np.array([3, 4]), np.array([[7], [1]])
+    for batch in (
+        (images, labels, indices),
+        {"images": images, "labels": labels, "indices": indices},
+    ):
+        unpacked, targets = model.unpack_batch(batch)
+        assert tuple(unpacked.shape) == (2, 8, 8, 3)
+        np.testing.assert_array_equal(np.asarray(targets["labels"]), [3, 4])
+        np.testing.assert_array_equal(np.asarray(targets["indices"]), [7, 1])
+    # Indices are last: (images, indices) has no labels.
+    with pytest.raises(ValueError, match=r"labels, indices\).*without labels"):
+        model.unpack_batch((images, indices))
+    with pytest.raises(ValueError, match="without indices"):
+        model.unpack_batch({"images": images, "labels": labels})
+    # A task that needs nothing ignores what a batch carries.
+    assert _toy().unpack_batch((images, labels, indices))[1] == {}
+    with pytest.raises(ValueError, match="labels=None"):
+        model.training_data(random_images(4, size=8))
+    assert model.pretext_chance(64) == 0.5 and _toy().pretext_chance(64) is None
+
+
+def test_after_train_step_applies_the_updates_of_each_step():
+    model = _counter()
+    model.compile()
+    images = random_images(6, size=8)
+    labels = np.array([1, 0, 2, 0, 1, 1])
+    dataset, callbacks = model.training_data(images, labels, batch_size=3, seed=0)
+    assert callbacks == []
+    element = next(iter(dataset))
+    assert len(element) == 3  # (images, labels, indices), indices = rows
+    np.testing.assert_array_equal(
+        labels[np.asarray(element[2])], np.asarray(element[1])
+    )
+    model.fit(dataset, epochs=2, verbose=0)
+    # Every image seen twice: 2 * (sum of labels + sum of row indices).
+    assert float(model.seen) == pytest.approx(2 * (labels.sum() + 15))
+    loss, logs, updates = model.compute_pretext(element, training=False)
+    assert float(loss) == pytest.approx(float(logs["pretext_loss"]))
+    assert set(updates) == {"total"}

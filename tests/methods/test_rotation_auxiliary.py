@@ -109,10 +109,18 @@ def test_total_loss_weights_the_rotation_term():
     logits = rng.normal(size=(2, 3)).astype("float32")
     rot_labels = np.array([0, 1, 2, 3])
     rot_logits = rng.normal(size=(4, 4)).astype("float32")
-    expected = float(model.classification_loss(labels, logits)) + 2.0 * float(
-        model.pretext_loss(rot_labels, rot_logits)
+
+    def cross_entropy(logits, labels):
+        log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        return -log_p[np.arange(len(labels)), labels].mean()
+
+    expected = cross_entropy(logits, labels) + 2.0 * cross_entropy(
+        rot_logits, rot_labels
     )
-    actual = float(model.total_loss(labels, logits, rot_labels, rot_logits))
+    assert float(model.classification_loss(logits, labels)) == pytest.approx(
+        cross_entropy(logits, labels), rel=1e-5
+    )
+    actual = float(model.total_loss(logits, labels, rot_logits, rot_labels))
     assert actual == pytest.approx(expected, rel=1e-5)
 
 

@@ -86,7 +86,7 @@ def test_pretext_loss_uses_per_copy_weights_from_their_start_step():
     weights = np.asarray(model.active_copy_weights(indices))
     np.testing.assert_allclose(weights, [1, 1, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25])
     expected = (ce * weights).sum() / 8  # the authors' dot(loss, w) / N
-    assert float(model.pretext_loss(labels, logits, weights)) == pytest.approx(
+    assert float(model.pretext_loss(logits, labels, weights)) == pytest.approx(
         expected, rel=1e-5
     )
 

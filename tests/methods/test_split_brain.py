@@ -6,6 +6,7 @@ from keras import ops
 from keras_ssl.methods.split_brain import SplitBrain, build_split_brain
 from keras_ssl.ops.color import images_to_lab, lab_to_images
 from tests.helpers import cifar10_images, run_method_test
+from tests.methods.pretext_helpers import short_run
 
 SMALL = {"image_size": 32, "encoder_config": {"width": 8, "num_blocks": 3}}
 
@@ -69,13 +70,8 @@ def test_bad_arguments_are_clear_errors():
 @pytest.mark.slow
 def test_both_halves_learn_in_a_short_run():
     keras.utils.set_random_seed(0)
-    train = cifar10_images(1024, split="train", seed=0)
-    test = cifar10_images(256, split="test", seed=1)
     model = build_split_brain(32, encoder_config={"width": 16, "num_blocks": 3})
-    before = model.evaluate(test, batch_size=64, verbose=0, return_dict=True)
-    model.fit(train, batch_size=32, epochs=6, verbose=0)
-    after = model.evaluate(test, batch_size=64, verbose=0, return_dict=True)
-    print(before, after)
+    before, after, _ = short_run(model)
     assert after["l_to_ab_loss"] < before["l_to_ab_loss"]
     assert after["ab_to_l_loss"] < before["ab_to_l_loss"]
     assert after["color_error"] < before["color_error"]

@@ -1,4 +1,5 @@
-"""Small methods with the structure of the real ones, for fast training tests.
+"""Small methods with the structure of the real ones, for fast tests of the
+training loop and of the zoo (tests/zoo/toy_methods.py registers them).
 
 `ToyGAN` has two optimizers built in `compile`, losses written in
 `keras.ops` as model methods, replica-scaled losses and a `SeedGenerator`,
@@ -31,12 +32,14 @@ class ToyGAN(keras.Model):
             ],
             name="generator",
         )
+        # A pooled feature trunk, like the real discriminators (the zoo's
+        # feature extractor cuts the discriminator at `d_pool`).
         self.discriminator = keras.Sequential(
             [
                 keras.Input((image_size, image_size, channels)),
-                keras.layers.Flatten(),
-                keras.layers.Dense(width),
+                keras.layers.Conv2D(width, 3, padding="same"),
                 keras.layers.LeakyReLU(0.2),
+                keras.layers.GlobalAveragePooling2D(name="d_pool"),
                 keras.layers.Dense(1),
             ],
             name="discriminator",
@@ -57,7 +60,8 @@ class ToyGAN(keras.Model):
         return [self.d_loss_tracker, self.g_loss_tracker]
 
     def call(self, x, training=False):
-        return self.discriminator(x, training=training)
+        images = x[0] if isinstance(x, tuple | list) else x
+        return self.discriminator(images, training=training)
 
     def discriminator_loss(self, real_logits, fake_logits):
         return ops.mean(ops.softplus(-real_logits)) + ops.mean(

@@ -5,17 +5,7 @@ networks."""
 import keras
 
 from keras_ssl.methods.registry import _BUILDERS, register_method
-
-
-class ToyGAN(keras.Model):
-    def __init__(self, generator, discriminator, **kwargs):
-        super().__init__(**kwargs)
-        self.generator = generator
-        self.discriminator = discriminator
-
-    def call(self, batch, training=False):
-        images = batch[0] if isinstance(batch, tuple | list) else batch
-        return self.discriminator(images, training=training)
+from tests.training.toy_methods import ToyGAN
 
 
 class ToyEncoderMethod(keras.Model):
@@ -31,18 +21,9 @@ class ToyEncoderMethod(keras.Model):
 
 
 def build_toy_gan(image_size=8, channels=3, latent_dim=4, width=4):
-    noise = keras.Input((latent_dim,))
-    hidden = keras.layers.Dense(image_size * image_size * channels, activation="tanh")(
-        noise
+    return ToyGAN(
+        image_size=image_size, channels=channels, z_dim=latent_dim, width=width
     )
-    generator = keras.Model(
-        noise, keras.layers.Reshape((image_size, image_size, channels))(hidden)
-    )
-    images = keras.Input((image_size, image_size, channels))
-    features = keras.layers.Conv2D(width, 3, activation="relu")(images)
-    features = keras.layers.GlobalAveragePooling2D(name="d_pool")(features)
-    discriminator = keras.Model(images, keras.layers.Dense(1)(features))
-    return ToyGAN(generator, discriminator)
 
 
 def build_toy_encoder(image_size=8, channels=3, width=4):
