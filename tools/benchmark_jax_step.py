@@ -32,11 +32,15 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from tools._workers import WorkerProcess  # noqa: E402
+
 BACKENDS = ("tensorflow", "jax")
 
 
@@ -140,57 +144,29 @@ def run_worker(args):
 # -------------------------------------------------------------- coordinator
 
 
-class Worker:
-    def __init__(self, backend, model, args, xla=False):
-        command = [
-            sys.executable,
-            os.path.abspath(__file__),
-            "--worker",
-            backend,
-            "--model",
-            model,
-            "--batch-size",
-            str(args.batch_size),
-            "--width",
-            str(args.width),
-            "--rotnet-width",
-            str(args.rotnet_width),
-            "--warmup",
-            str(args.warmup),
-        ] + (["--xla"] if xla else [])
-        env = dict(
-            os.environ,
-            KERAS_BACKEND=backend,
-            JAX_PLATFORMS="cpu",
-            TF_CPP_MIN_LOG_LEVEL="3",
-        )
-        self.name = f"{backend}-xla" if xla else backend
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
-        self.info = self._read()
-
-    def _read(self):
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"worker {self.name} exited: {self.process.wait()}")
-        return json.loads(line)
-
-    def round(self, steps):
-        self.process.stdin.write(f"{steps}\n")
-        self.process.stdin.flush()
-        return self._read()
-
-    def close(self):
-        if self.process.poll() is None:
-            self.process.stdin.write("0\n")
-            self.process.stdin.flush()
-            self.process.wait(timeout=60)
+def start_worker(backend, model, args, xla=False):
+    """A `WorkerProcess` timing `model` on `backend` (TF with XLA if `xla`)."""
+    arguments = [
+        "--worker",
+        backend,
+        "--model",
+        model,
+        "--batch-size",
+        str(args.batch_size),
+        "--width",
+        str(args.width),
+        "--rotnet-width",
+        str(args.rotnet_width),
+        "--warmup",
+        str(args.warmup),
+    ] + (["--xla"] if xla else [])
+    env = {
+        "KERAS_BACKEND": backend,
+        "JAX_PLATFORMS": "cpu",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    name = f"{backend}-xla" if xla else backend
+    return WorkerProcess(name, __file__, arguments, env)
 
 
 def _ratio(jax_values, tf_values):
@@ -206,9 +182,9 @@ def benchmark_model(model, args):
     workers = []
     try:
         for backend in BACKENDS:
-            workers.append(Worker(backend, model, args))
+            workers.append(start_worker(backend, model, args))
         if args.tf_xla:
-            workers.append(Worker("tensorflow", model, args, xla=True))
+            workers.append(start_worker("tensorflow", model, args, xla=True))
         wall = {w.name: [] for w in workers}
         cpu = {w.name: [] for w in workers}
         for _ in range(args.rounds):

@@ -36,11 +36,14 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from tools._workers import WorkerProcess  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -192,59 +195,31 @@ def run_worker(args):
 # -------------------------------------------------------------- coordinator
 
 
-class Worker:
-    def __init__(self, kind, g_width, d_width, jit_mode, args):
-        command = [
-            sys.executable,
-            os.path.abspath(__file__),
-            "--worker",
-            kind,
-            "--g-width",
-            str(g_width),
-            "--d-width",
-            str(d_width),
-            "--jit-mode",
-            jit_mode,
-            "--batch-size",
-            str(args.batch_size),
-            "--threads",
-            str(args.threads),
-            "--warmup",
-            str(args.warmup),
-        ]
-        env = dict(
-            os.environ,
-            OMP_NUM_THREADS=str(args.threads),
-            MKL_NUM_THREADS=str(args.threads),
-            TF_CPP_MIN_LOG_LEVEL="3",
-        )
-        self.name = f"{kind}-{jit_mode}" if kind == "keras" else kind
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
-        self.info = self._read()
-
-    def _read(self):
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"worker {self.name} exited: {self.process.wait()}")
-        return json.loads(line)
-
-    def round(self, steps):
-        self.process.stdin.write(f"{steps}\n")
-        self.process.stdin.flush()
-        return self._read()["seconds"]
-
-    def close(self):
-        if self.process.poll() is None:
-            self.process.stdin.write("0\n")
-            self.process.stdin.flush()
-            self.process.wait(timeout=60)
+def start_worker(kind, g_width, d_width, jit_mode, args):
+    """A `WorkerProcess` timing `kind` ("keras" or "mimicry") steps."""
+    arguments = [
+        "--worker",
+        kind,
+        "--g-width",
+        str(g_width),
+        "--d-width",
+        str(d_width),
+        "--jit-mode",
+        jit_mode,
+        "--batch-size",
+        str(args.batch_size),
+        "--threads",
+        str(args.threads),
+        "--warmup",
+        str(args.warmup),
+    ]
+    env = {
+        "OMP_NUM_THREADS": str(args.threads),
+        "MKL_NUM_THREADS": str(args.threads),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+    }
+    name = f"{kind}-{jit_mode}" if kind == "keras" else kind
+    return WorkerProcess(name, __file__, arguments, env)
 
 
 WORK = {
@@ -285,14 +260,16 @@ def main(argv=None):
     }
     for widths in args.widths:
         g_width, d_width = (int(v) for v in widths.split(":"))
-        workers = [Worker("mimicry", g_width, d_width, "auto", args)]
-        workers += [Worker("keras", g_width, d_width, jit, args) for jit in args.jit]
+        workers = [start_worker("mimicry", g_width, d_width, "auto", args)]
+        workers += [
+            start_worker("keras", g_width, d_width, jit, args) for jit in args.jit
+        ]
         per_round = {w.name: [] for w in workers}
         try:
             for _ in range(args.rounds):
                 for worker in workers:
                     per_round[worker.name].append(
-                        statistics.median(worker.round(args.steps))
+                        statistics.median(worker.round(args.steps)["seconds"])
                     )
         finally:
             for worker in workers:
