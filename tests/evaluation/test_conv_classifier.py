@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -24,6 +25,9 @@ def _colour_task(n, seed):
 
 
 def test_learns_on_frozen_features_and_leaves_the_encoder_alone():
+    # Seeded: over initialisations accuracy is 1.0 but for about one in six
+    # (0.89), and the test checks learning, not the odds of a bad draw.
+    keras.utils.set_random_seed(0)
     encoder = nin_encoder((16, 16, 3), num_blocks=3, width=8)
     before = [w.copy() for w in encoder.get_weights()]
     train, test = _colour_task(128, 0), _colour_task(64, 1)
