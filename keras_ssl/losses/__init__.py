@@ -15,7 +15,7 @@ from keras_ssl.losses.gan import (
     wasserstein_discriminator_loss,
     wasserstein_generator_loss,
 )
-from keras_ssl.losses.nce import nce_loss
+from keras_ssl.losses.nce import memory_bank_nce_loss, nce_loss
 
 __all__ = [
     "GAN_LOSSES",
@@ -31,6 +31,7 @@ __all__ = [
     "non_saturating_generator_loss",
     "wasserstein_discriminator_loss",
     "wasserstein_generator_loss",
+    "memory_bank_nce_loss",
     "nce_loss",
 ]
 

@@ -91,3 +91,32 @@ def nce_loss(
     positive_term = ops.softplus(-(positive_logits - log_z - log_noise))
     negative_term = ops.sum(ops.softplus(negative_logits - log_z - log_noise), axis=-1)
     return positive_term + negative_term
+
+
+def memory_bank_nce_loss(
+    features, memory_bank, indices, negative_indices, temperature=0.07, kind="nce"
+):
+    """Mean `nce_loss` of features against their own rows and noise rows of a bank.
+
+    The bank's rows are constants of the step (gradient stopped), as in Wu et
+    al. 2018, where the bank is updated by momentum after the step.
+
+    Args:
+        features: (B, D) L2-normalised features of the batch.
+        memory_bank: a `keras_ssl.layers.MemoryBank` (rows by index).
+        indices: (B,) the batch's rows.
+        negative_indices: (B, K) noise rows.
+        temperature, kind: see `nce_loss`; `num_examples` is the bank's size.
+    """
+    positives = ops.stop_gradient(memory_bank(indices))
+    negatives = ops.stop_gradient(memory_bank(negative_indices))
+    return ops.mean(
+        nce_loss(
+            features,
+            positives,
+            negatives,
+            temperature=temperature,
+            num_examples=memory_bank.size,
+            kind=kind,
+        )
+    )

@@ -49,7 +49,7 @@ from keras import ops
 from keras_ssl.architectures.encoders import build_encoder, vector_pooling
 from keras_ssl.evaluation.representation import knn_accuracy as knn_accuracy_of
 from keras_ssl.layers.memory_bank import MemoryBank
-from keras_ssl.losses.nce import NCE_KINDS, nce_loss
+from keras_ssl.losses.nce import NCE_KINDS, memory_bank_nce_loss
 from keras_ssl.methods.context_encoder import (
     _float_images,
     _uint8_images,
@@ -209,17 +209,13 @@ class InstanceDiscrimination(keras.Model):
     # ------------------------------------------------------------------- losses
     def nce_loss(self, embeddings, indices, negative_indices):
         """Mean NCE of embeddings (B, D) against their bank rows and noise rows."""
-        positives = ops.stop_gradient(self.memory_bank(indices))
-        negatives = ops.stop_gradient(self.memory_bank(negative_indices))
-        return ops.mean(
-            nce_loss(
-                embeddings,
-                positives,
-                negatives,
-                temperature=self.temperature,
-                num_examples=self.num_examples,
-                kind=self.nce_kind,
-            )
+        return memory_bank_nce_loss(
+            embeddings,
+            self.memory_bank,
+            indices,
+            negative_indices,
+            temperature=self.temperature,
+            kind=self.nce_kind,
         )
 
     def negative_indices(self, batch):

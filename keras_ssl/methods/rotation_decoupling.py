@@ -66,7 +66,7 @@ from keras import ops
 
 from keras_ssl.architectures.encoders import build_encoder
 from keras_ssl.layers.memory_bank import MemoryBank
-from keras_ssl.losses.nce import NCE_KINDS, nce_loss
+from keras_ssl.losses.nce import NCE_KINDS, memory_bank_nce_loss
 from keras_ssl.methods.pretext_task import (  # noqa: F401 (public re-exports)
     PretextTask,
     add_indices,
@@ -277,18 +277,13 @@ class RotationDecoupling(PretextTask):
     def nce_loss(self, instance_embeddings, indices):
         """NCE of instance embeddings (B, D) against the memory bank."""
         batch = ops.shape(instance_embeddings)[0]
-        positives = ops.stop_gradient(self.memory_bank(indices))
-        negative_indices = self._negative_indices(batch)
-        negatives = ops.stop_gradient(self.memory_bank(negative_indices))
-        return ops.mean(
-            nce_loss(
-                instance_embeddings,
-                positives,
-                negatives,
-                temperature=self.temperature,
-                num_examples=self.num_examples,
-                kind=self.nce_kind,
-            )
+        return memory_bank_nce_loss(
+            instance_embeddings,
+            self.memory_bank,
+            indices,
+            self._negative_indices(batch),
+            temperature=self.temperature,
+            kind=self.nce_kind,
         )
 
     def _negative_indices(self, batch):
