@@ -12,6 +12,7 @@
   skip otherwise.
 """
 
+import contextlib
 import functools
 import os
 import pathlib
@@ -88,6 +89,23 @@ def pass_elsewhere(request, reason):
     `pytest_pyfunc_call` hook of `tests/conftest.py`.
     """
     request.node.passed_elsewhere = reason
+
+
+@contextlib.contextmanager
+def floatx_scope(dtype):
+    """Build and run Keras in `dtype` for the duration of the block.
+
+    Keras keeps the global dtype policy apart from floatx: both are set and
+    restored.
+    """
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
+    keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(floatx)
+        keras.config.set_dtype_policy(policy)
 
 
 def random_inputs(shape, seed=None, dtype="float32"):

@@ -59,7 +59,7 @@ def test_zoo_loads_the_original_file_at_fixture_width(tmp_path, monkeypatch):
         # The second load comes from the converted cache.
         again = zoo.load("colorization_eccv16_w16_test", weights=path)
         np.testing.assert_allclose(np.asarray(again.bins), np.asarray(model.bins))
-        photos = np.random.default_rng().integers(0, 256, (2, 50, 70, 3), "uint8")
+        photos = np.random.default_rng(0).integers(0, 256, (2, 50, 70, 3), "uint8")
         coloured = model.colorize(photos)
         assert coloured.shape == photos.shape and coloured.dtype == np.uint8
     finally:

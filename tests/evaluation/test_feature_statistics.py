@@ -15,7 +15,7 @@ def _in_random_batches(rng, x):
 
 
 def test_streaming_equals_numpy_on_the_whole_array():
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(0)
     x = _random_features(rng, 500, 7)
     stats = FeatureStatistics()
     for batch in _in_random_batches(rng, x):
@@ -33,7 +33,7 @@ def test_streaming_equals_numpy_on_the_whole_array():
 
 
 def test_merge_equals_the_whole():
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(0)
     x = _random_features(rng, 300, 5)
     a = FeatureStatistics().update(x[:71])
     b = FeatureStatistics()
@@ -49,7 +49,7 @@ def test_merge_equals_the_whole():
 
 
 def test_save_load_round_trip(tmp_path):
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(0)
     x = rng.normal(size=(120, 6))
     stats = FeatureStatistics(keep_features=50)
     for batch in np.array_split(x, 7):
@@ -72,7 +72,7 @@ def test_save_load_round_trip(tmp_path):
 
 
 def test_kept_features_are_all_rows_until_the_cap():
-    x = np.random.default_rng().normal(size=(40, 3))
+    x = np.random.default_rng(0).normal(size=(40, 3))
     stats = FeatureStatistics(keep_features=40)
     for batch in np.array_split(x, 4):
         stats.update(batch)
@@ -89,7 +89,7 @@ def _assert_uniform_sample(kept, classes=10, per_class=500):
 
 
 def test_kept_features_are_a_uniform_sample_of_class_sorted_data():
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(0)
     # Row ids in class order, as folder datasets are read.
     x = np.stack([np.arange(5000.0), rng.normal(size=5000)], axis=1)
     stats = FeatureStatistics(keep_features=1000)
@@ -127,7 +127,7 @@ def test_mismatched_feature_dims():
 
 
 def test_nan_features():
-    x = np.random.default_rng().normal(size=(10, 3))
+    x = np.random.default_rng(0).normal(size=(10, 3))
     x[4, 1] = np.nan
     with pytest.raises(ValueError, match="finite.*1 of 10 rows"):
         FeatureStatistics().update(x)

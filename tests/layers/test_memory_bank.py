@@ -12,7 +12,7 @@ def test_rows_start_normalised():
 
 
 def test_update_is_normalised_momentum_average_of_given_rows_only():
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(0)
     bank = MemoryBank(size=20, dim=6, momentum=0.5, seed=2)
     before = np.asarray(bank(np.arange(20))).copy()
     indices = np.array([3, 11])

@@ -16,7 +16,7 @@ def _batch(rng, batch=6, negatives=32, dim=16):
 
 @pytest.mark.parametrize("kind", ["nce", "softmax"])
 def test_matching_positive_gives_lower_loss_than_random(kind):
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(0)
     features, negatives = _batch(rng)
     random_positive = _unit(rng.normal(size=features.shape))
     matched = np.asarray(
@@ -31,7 +31,7 @@ def test_matching_positive_gives_lower_loss_than_random(kind):
 
 
 def test_softmax_matches_numpy_cross_entropy():
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(0)
     features, negatives = _batch(rng, negatives=5)
     positives = _unit(rng.normal(size=features.shape))
     t = 0.1
@@ -51,7 +51,7 @@ def test_softmax_matches_numpy_cross_entropy():
 
 
 def test_nce_matches_numpy_binary_nce():
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(0)
     features, negatives = _batch(rng, negatives=8)
     positives = _unit(rng.normal(size=features.shape))
     t, n = 0.07, 500
@@ -67,7 +67,7 @@ def test_nce_matches_numpy_binary_nce():
 
 
 def test_bad_arguments_are_clear_errors():
-    features, negatives = _batch(np.random.default_rng())
+    features, negatives = _batch(np.random.default_rng(0))
     with pytest.raises(ValueError, match="kind"):
         nce_loss(features, features, negatives, kind="infonce")
     with pytest.raises(ValueError, match="num_examples"):

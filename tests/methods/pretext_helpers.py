@@ -31,7 +31,7 @@ def small_encoder(size=32):
 def random_images(count, size=32, channels=3):
     """Fresh uniform images in [-1, 1]."""
     shape = (count, size, size, channels)
-    return np.random.default_rng().uniform(-1, 1, shape).astype("float32")
+    return np.random.default_rng(0).uniform(-1, 1, shape).astype("float32")
 
 
 def fit_briefly(model, dataset, steps, optimizer=None):

@@ -11,7 +11,7 @@ from tests.methods.pretext_helpers import cifar, small_encoder
 
 
 def test_tasks_share_the_encoder_and_losses_sum_with_weights():
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(0)
     encoder = small_encoder(16)
     model = MultiTask(
         encoder,
@@ -34,7 +34,7 @@ def test_tasks_share_the_encoder_and_losses_sum_with_weights():
 
 
 def test_is_a_pretext_task_whose_metrics_follow_its_tasks():
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(0)
     model = MultiTask(small_encoder(16), tasks=["rotation"], weights={"rotation": 3.0})
     assert isinstance(model, PretextTask)
     assert model.metric_names == (

@@ -22,7 +22,7 @@ def _auroc(scores_in, scores_out):
 
 
 def test_ood_score_is_minus_kl_to_uniform_plus_mean_rotation_loss():
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(0)
     model = RotationAuxiliary(_small_encoder(16), num_classes=5)
     images = rng.uniform(-1, 1, size=(3, 16, 16, 3)).astype("float32")
     logits = np.asarray(model(images))
@@ -103,7 +103,7 @@ def test_ood_scores_order_a_known_toy_case():
 
 
 def test_total_loss_weights_the_rotation_term():
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(0)
     model = RotationAuxiliary(_small_encoder(16), num_classes=3, rotation_weight=2.0)
     labels = np.array([0, 2])
     logits = rng.normal(size=(2, 3)).astype("float32")

@@ -82,5 +82,5 @@ def test_trains_a_model_with_fit():
         optimizer=CoupledWeightDecaySGD(0.05, momentum=0.9, weight_decay=1e-4),
         loss="mse",
     )
-    history = model.fit(x, y, batch_size=16, epochs=5, verbose=0)
+    history = model.fit(x, y, batch_size=16, epochs=20, verbose=0)
     assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]

@@ -12,6 +12,7 @@ from keras_ssl.training.distribute import (
     strategy,
     synchronize_batch_norm,
 )
+from tests.helpers import floatx_scope
 from tests.training.toy_methods import build_toy_gan, build_toy_rotnet
 
 
@@ -128,55 +129,28 @@ def _rotnet():
 
 
 def test_rotnet_one_mirrored_step_equals_one_single_device_step(mirrored):
+    # The two steps sum the batch in different orders. Max pooling turns a
+    # float32 rounding difference into a different winner wherever two
+    # pooled values are within a rounding error of each other, which some
+    # initialisations meet; in float64 such near-ties are a billion times
+    # rarer. Digits also have flat regions (exact ties): seeded jitter.
     images, labels = real_batch(image_size=16)
-    # Digits have flat regions, so max pooling meets exact ties, and the two
-    # steps' float32 rounding (the batch is summed in different orders) can
-    # send a tied gradient to another element: a little seeded jitter leaves
-    # no ties.
     jitter = np.random.default_rng(0).uniform(-0.05, 0.05, images.shape)
-    images = (images + jitter).astype("float32")
-    reference = _rotnet()
-    reference(images[:2])
-    init = _weights(reference)
+    images = (images + jitter).astype("float64")
     optimizers = lambda: {"optimizer": keras.optimizers.SGD(0.5)}  # noqa: E731
-    single, _ = _one_step(
-        _rotnet, strategy("default"), init, images, labels, optimizers
-    )
-    mirrored_model, _ = _one_step(_rotnet, mirrored, init, images, labels, optimizers)
+    with floatx_scope("float64"):
+        reference = _rotnet()
+        reference(images[:2])
+        init = _weights(reference)
+        single, _ = _one_step(
+            _rotnet, strategy("default"), init, images, labels, optimizers
+        )
+        mirrored_model, _ = _one_step(
+            _rotnet, mirrored, init, images, labels, optimizers
+        )
     for a, b in zip(_weights(single), _weights(mirrored_model), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        assert a.dtype == b.dtype == np.float64
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-10)
     assert any(
         not np.allclose(a, b) for a, b in zip(init, _weights(single), strict=True)
     )
-
-
-@pytest.mark.parametrize(
-    "method,model",
-    [
-        ("gan", {"architecture": "dcgan", "width": 8, "z_dim": 16}),
-        pytest.param("ssgan", {"width": 8, "z_dim": 16}, marks=pytest.mark.slow),
-    ],
-)
-def test_gan_family_trains_under_mirrored_strategy(
-    tmp_path, mirrored, two_cpus, method, model
-):
-    from keras_ssl.training import train
-
-    image_size = 16 if method == "gan" else 32
-    summary = train(
-        method,
-        {"source": "digits", "image_size": image_size, "limit": 256},
-        tmp_path,
-        model=model,
-        steps=4,
-        batch_size=16,
-        steps_per_epoch=2,
-        sample_every=0,
-        strategy="mirrored",
-        devices=two_cpus,
-        sync_batch_norm=True,
-    )
-    assert summary["replicas"] == 2 and summary["steps"] == 4
-    assert all(np.isfinite(v) for v in summary["logs"].values())
-    images = summary["model"].generate(4, seed=0)
-    assert images.dtype == np.uint8 and images.shape == (4, image_size, image_size, 1)

@@ -1,4 +1,3 @@
-import contextlib
 import os
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import tensorflow as tf
 from keras_ssl.architectures.nin import nin_encoder
 from keras_ssl.methods.rotation_decoupling import RotationDecoupling
 from keras_ssl.training.distribute import strategy, synchronize_batch_norm
-from tests.helpers import REPO_ROOT, pass_elsewhere
+from tests.helpers import REPO_ROOT, floatx_scope, pass_elsewhere
 
 BATCH = 8
 NUM_EXAMPLES = 24
@@ -67,19 +66,6 @@ def _images(dtype="float32"):
     # pooled values. A little seeded jitter leaves no exact ties.
     jitter = np.random.default_rng(0).uniform(-0.05, 0.05, images.shape)
     return (images + jitter).astype(dtype)
-
-
-@contextlib.contextmanager
-def _floatx(dtype):
-    # Keras keeps the global dtype policy apart from floatx: restore both.
-    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
-    keras.config.set_floatx(dtype)
-    keras.config.set_dtype_policy(dtype)
-    try:
-        yield
-    finally:
-        keras.config.set_floatx(floatx)
-        keras.config.set_dtype_policy(policy)
 
 
 def _build(nce_kind):
@@ -149,7 +135,7 @@ def test_one_mirrored_step_equals_one_single_device_step_with_its_bank(mirrored)
     # rounding (which varies from run to run with the CPU threads' schedule)
     # could flip a ReLU or a max-pooling choice and move a weight by 1e-3;
     # in float64 the steps agree to about 1e-14.
-    with _floatx("float64"):
+    with floatx_scope("float64"):
         init, indices, single, distributed = _run_both(mirrored, "softmax", "float64")
     names = [v.path for v in single.weights]
     bank_index = names.index(single.memory_bank.bank.path)
