@@ -18,7 +18,7 @@ Subpackages are imported on first use, so `import keras_ssl.layers` (and
 `.ops`, `.losses`, `.architectures`) needs only Keras and any backend:
 TensorFlow is imported only by the parts that use it (data pipelines, train
 steps, export). Under the TensorFlow backend, `import keras_ssl` also
-imports `layers` and `methods`, so that every serializable class is
+imports `layers` and every method, so that every serializable class is
 registered and `keras.saving.load_model` reads a saved keras_ssl model
 right away (Keras imports no third-party module while loading).
 """
@@ -66,4 +66,7 @@ def __dir__():
 
 
 if keras.backend.backend() == "tensorflow":
-    from keras_ssl import layers, methods  # noqa: E402, F401  (registration)
+    # Register every serializable class (see the module docstring).
+    from keras_ssl import layers, methods  # noqa: E402, F401
+
+    methods.import_all()

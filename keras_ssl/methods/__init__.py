@@ -1,114 +1,119 @@
-"""One module per paper; each registers a `build_<method>` factory by name."""
+"""One module per paper; each registers a `build_<method>` factory by name.
 
-from keras_ssl.methods.cgan import ConditionalGAN, build_cgan
-from keras_ssl.methods.context_prediction import (
-    ContextPrediction,
-    build_context_prediction,
-)
-from keras_ssl.methods.deeppermnet import DeepPermNet, build_deeppermnet
-from keras_ssl.methods.exemplar import Exemplar, build_exemplar
-from keras_ssl.methods.gan import GAN, build_gan
-from keras_ssl.methods.jigsaw import Jigsaw, build_jigsaw
-from keras_ssl.methods.multitask import MultiTask, build_multitask
-from keras_ssl.methods.pretext_task import PretextTask
+Modules are imported on first use (`keras_ssl.methods.GAN`,
+`build_method("gan")`), so a process imports only the methods it trains:
+the GAN family and the pretext tasks need only Keras and a backend, while
+some methods' data pipelines import TensorFlow. Under the TensorFlow
+backend, `import keras_ssl` imports them all, so that `keras.saving.
+load_model` finds every class; under another backend, import a method (or
+call `build_method`) before loading a saved model of it.
+"""
+
+import importlib
+
 from keras_ssl.methods.registry import (
     build_method,
     get_builder,
     list_methods,
     register_method,
 )
-from keras_ssl.methods.rotation_auxiliary import (
-    RotationAuxiliary,
-    build_rotation_auxiliary,
-)
-from keras_ssl.methods.rotation_decoupling import (
-    RotationDecoupling,
-    build_rotation_decoupling,
-)
-from keras_ssl.methods.rotnet import RotNet, build_rotnet
-from keras_ssl.methods.s3gan import S3GAN, build_s3gan, cluster_labels, mask_labels
-from keras_ssl.methods.ssgan import SSGAN, build_ssgan
-from keras_ssl.methods.tile_task import TileTask
-from keras_ssl.methods.transitive_invariance import (
-    TransitiveInvariance,
-    build_transitive_invariance,
+from keras_ssl.utils.imports import lazy_exports
+
+_EXPORTS = {
+    "BiGAN": "bigan",
+    "Colorization": "colorization",
+    "ColorizationProxy": "colorization_proxy",
+    "ConditionalGAN": "cgan",
+    "ContextEncoder": "context_encoder",
+    "ContextPrediction": "context_prediction",
+    "CycleGAN": "cyclegan",
+    "DeepPermNet": "deeppermnet",
+    "Exemplar": "exemplar",
+    "GAN": "gan",
+    "InstanceDiscrimination": "instance_discrimination",
+    "Jigsaw": "jigsaw",
+    "KNNMonitor": "instance_discrimination",
+    "LinearDecay": "cyclegan",
+    "MultiTask": "multitask",
+    "Pix2Pix": "pix2pix",
+    "PretextTask": "pretext_task",
+    "RotNet": "rotnet",
+    "RotationAuxiliary": "rotation_auxiliary",
+    "RotationDecoupling": "rotation_decoupling",
+    "S3GAN": "s3gan",
+    "SSGAN": "ssgan",
+    "SplitBrain": "split_brain",
+    "TileTask": "tile_task",
+    "TransitiveInvariance": "transitive_invariance",
+    "build_bigan": "bigan",
+    "build_cgan": "cgan",
+    "build_colorization": "colorization",
+    "build_colorization_proxy": "colorization_proxy",
+    "build_context_encoder": "context_encoder",
+    "build_context_prediction": "context_prediction",
+    "build_cyclegan": "cyclegan",
+    "build_deeppermnet": "deeppermnet",
+    "build_exemplar": "exemplar",
+    "build_gan": "gan",
+    "build_instance_discrimination": "instance_discrimination",
+    "build_jigsaw": "jigsaw",
+    "build_multitask": "multitask",
+    "build_pix2pix": "pix2pix",
+    "build_rotation_auxiliary": "rotation_auxiliary",
+    "build_rotation_decoupling": "rotation_decoupling",
+    "build_rotnet": "rotnet",
+    "build_s3gan": "s3gan",
+    "build_split_brain": "split_brain",
+    "build_ssgan": "ssgan",
+    "build_transitive_invariance": "transitive_invariance",
+    "cluster_labels": "s3gan",
+    "mask_labels": "s3gan",
+}
+
+_SUBMODULES = (
+    "adversarial",
+    "backend_step",
+    "bigan",
+    "cgan",
+    "colorization",
+    "colorization_proxy",
+    "context_encoder",
+    "context_prediction",
+    "cyclegan",
+    "deeppermnet",
+    "exemplar",
+    "gan",
+    "image_methods",
+    "instance_discrimination",
+    "jigsaw",
+    "multitask",
+    "pix2pix",
+    "pretext_task",
+    "registry",
+    "rotation_auxiliary",
+    "rotation_decoupling",
+    "rotnet",
+    "s3gan",
+    "split_brain",
+    "ssgan",
+    "tile_task",
+    "transitive_invariance",
 )
 
 __all__ = [
-    "GAN",
-    "S3GAN",
-    "SSGAN",
-    "ConditionalGAN",
-    "ContextPrediction",
-    "DeepPermNet",
-    "Exemplar",
-    "Jigsaw",
-    "MultiTask",
-    "PretextTask",
-    "RotNet",
-    "RotationAuxiliary",
-    "RotationDecoupling",
-    "TileTask",
-    "TransitiveInvariance",
-    "build_cgan",
-    "build_context_prediction",
-    "build_deeppermnet",
-    "build_exemplar",
-    "build_gan",
-    "build_jigsaw",
+    *sorted(_EXPORTS),
     "build_method",
-    "build_multitask",
-    "build_rotation_auxiliary",
-    "build_rotation_decoupling",
-    "build_rotnet",
-    "build_s3gan",
-    "build_ssgan",
-    "build_transitive_invariance",
-    "cluster_labels",
     "get_builder",
     "list_methods",
-    "mask_labels",
     "register_method",
 ]
 
-from keras_ssl.methods.bigan import BiGAN, build_bigan  # noqa: E402
-from keras_ssl.methods.context_encoder import (  # noqa: E402
-    ContextEncoder,
-    build_context_encoder,
-)
-from keras_ssl.methods.instance_discrimination import (  # noqa: E402
-    InstanceDiscrimination,
-    KNNMonitor,
-    build_instance_discrimination,
+__getattr__, __dir__ = lazy_exports(
+    __name__, {**_EXPORTS, **{name: name for name in _SUBMODULES}}
 )
 
-__all__ += [
-    "BiGAN",
-    "ContextEncoder",
-    "InstanceDiscrimination",
-    "KNNMonitor",
-    "build_bigan",
-    "build_context_encoder",
-    "build_instance_discrimination",
-]
 
-from keras_ssl.methods.cyclegan import CycleGAN, LinearDecay, build_cyclegan  # noqa: E402
-from keras_ssl.methods.pix2pix import Pix2Pix, build_pix2pix  # noqa: E402
-
-__all__ += ["CycleGAN", "LinearDecay", "Pix2Pix", "build_cyclegan", "build_pix2pix"]
-
-from keras_ssl.methods.colorization import Colorization, build_colorization  # noqa: E402
-from keras_ssl.methods.colorization_proxy import (  # noqa: E402
-    ColorizationProxy,
-    build_colorization_proxy,
-)
-from keras_ssl.methods.split_brain import SplitBrain, build_split_brain  # noqa: E402
-
-__all__ += [
-    "Colorization",
-    "ColorizationProxy",
-    "SplitBrain",
-    "build_colorization",
-    "build_colorization_proxy",
-    "build_split_brain",
-]
+def import_all():
+    """Import every method module, registering every class with Keras."""
+    for name in _SUBMODULES:
+        importlib.import_module(f"{__name__}.{name}")

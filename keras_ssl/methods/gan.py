@@ -26,7 +26,6 @@ final batch of an epoch loses its `batch % n_disc` last images).
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_ssl.architectures.gan_networks import gan_networks
@@ -37,6 +36,7 @@ from keras_ssl.methods.registry import register_method
 from keras_ssl.training import ema as ema_lib
 from keras_ssl.training.callbacks.nan_guard import NaNGuard
 from keras_ssl.training.distribute import num_replicas, replica_share
+from keras_ssl.utils.imports import loaded_tensorflow
 from keras_ssl.utils.validation import check_int, check_weight
 
 
@@ -268,11 +268,12 @@ class GAN(AdversarialModel):
         return super().fit(x, y, callbacks=callbacks, **kwargs)
 
     def _first_batch(self, x, y, batch_size):
-        if isinstance(x, tf.data.Dataset):
+        tf = loaded_tensorflow()
+        if tf is not None and isinstance(x, tf.data.Dataset):
             element = next(iter(x.take(1)))
             images, labels = self._unpack(element)
             return images, labels
-        if isinstance(x, np.ndarray | tf.Tensor):
+        if isinstance(x, np.ndarray) or (tf is not None and isinstance(x, tf.Tensor)):
             size = batch_size or 32
             labels = None if y is None else np.asarray(y)[:size]
             return x[:size], labels
@@ -511,7 +512,9 @@ class GAN(AdversarialModel):
         images = ops.cast(images, "float32")
         if keras.backend.backend() == "tensorflow":
             # Some pipelines lose the static image shape; the rotations need it.
-            images = tf.ensure_shape(images, (None,) + self.image_shape)
+            images = loaded_tensorflow().ensure_shape(
+                images, (None,) + self.image_shape
+            )
         self.check_labels(labels, check_values=False)
         labels = self.prepare_labels(images, labels)
         logs = {}

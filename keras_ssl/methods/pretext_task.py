@@ -13,12 +13,12 @@ states its own objective.
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_ssl.architectures.encoders import build_encoder, vector_pooling
 from keras_ssl.methods import backend_step
 from keras_ssl.ops import accuracy, with_static_shape
+from keras_ssl.training.distribute import num_replicas
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -304,6 +304,8 @@ class PretextTask(keras.Model):
                 images, labels, batch_size=batch_size, seed=seed, drop_remainder=True
             )
             return dataset, []
+        import tensorflow as tf
+
         images = np.asarray(images, "float32")
         if labels is None:
             labels = np.zeros(len(images), "int32")
@@ -346,7 +348,7 @@ class PretextTask(keras.Model):
     def train_step(self, data):
         # `backend_step`: a tf.GradientTape on TensorFlow; on JAX, Keras'
         # `train_step(state, data)` with jax.value_and_grad.
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        replicas = num_replicas()
 
         def scaled_loss():
             loss, logs, updates = self.compute_pretext(data, training=True)
@@ -405,6 +407,8 @@ def indexed_dataset(
     each epoch when `shuffle`. Tasks with a memory bank (`requires_indices`)
     train on such batches.
     """
+    import tensorflow as tf
+
     images = np.asarray(images, "float32")
     indices = np.arange(len(images), dtype="int32")
     parts = (
@@ -428,6 +432,8 @@ def add_indices(dataset, batch_size=None):
     result yields `(images, indices)` or `(images, labels, indices)` in
     batches of `batch_size` (by default the input's static batch size).
     """
+    import tensorflow as tf
+
     spec = dataset.element_spec
     first = spec[0] if isinstance(spec, tuple) else spec
     if batch_size is None:

@@ -16,8 +16,35 @@ the rest on (the GAN builders forward every network option to
 """
 
 import difflib
+import importlib
 
 _BUILDERS = {}
+
+# Every built-in method, registered by the module of the same name in
+# `keras_ssl.methods` when that module is first imported.
+BUILTIN_METHODS = (
+    "bigan",
+    "cgan",
+    "colorization",
+    "colorization_proxy",
+    "context_encoder",
+    "context_prediction",
+    "cyclegan",
+    "deeppermnet",
+    "exemplar",
+    "gan",
+    "instance_discrimination",
+    "jigsaw",
+    "multitask",
+    "pix2pix",
+    "rotation_auxiliary",
+    "rotation_decoupling",
+    "rotnet",
+    "s3gan",
+    "split_brain",
+    "ssgan",
+    "transitive_invariance",
+)
 
 
 def register_method(name):
@@ -33,14 +60,16 @@ def register_method(name):
 
 
 def list_methods():
-    """Names of all registered methods, sorted."""
-    return sorted(_BUILDERS)
+    """Names of all registered methods (built-in or not), sorted."""
+    return sorted(set(_BUILDERS) | set(BUILTIN_METHODS))
 
 
 def get_builder(name):
     """The factory registered under `name`; a clear error lists close names."""
+    if name not in _BUILDERS and name in BUILTIN_METHODS:
+        importlib.import_module(f"keras_ssl.methods.{name}")
     if name not in _BUILDERS:
-        close = difflib.get_close_matches(str(name), list(_BUILDERS), n=3)
+        close = difflib.get_close_matches(str(name), list_methods(), n=3)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise ValueError(
             f"Unknown method {name!r}.{hint} Available: {', '.join(list_methods())}"

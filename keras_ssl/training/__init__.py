@@ -14,86 +14,64 @@
   `keras-ssl train`.
 """
 
-from keras_ssl.training import ema
-from keras_ssl.training.callbacks import (
-    EpochSummary,
-    MaxHours,
-    NaNGuard,
-    NonFiniteLossError,
-    SampleGrid,
-    ScalarLogger,
-    StepCounter,
-    TrainingCheckpoint,
-    image_grid,
-    preview_sheet,
-    save_image_grid,
-)
-from keras_ssl.training.checkpoint import (
-    checkpoint_variables,
-    find_optimizers,
-    latest_checkpoint,
-    list_checkpoints,
-    load_checkpoint,
-    read_checkpoint_header,
-    save_checkpoint,
-)
-from keras_ssl.training.config import (
-    DEFAULTS,
-    apply_overrides,
-    load_config,
-    resolve_config,
-)
-from keras_ssl.training.distribute import (
-    is_chief,
-    num_replicas,
-    replica_batch_size,
-    replica_id,
-    replica_share,
-    replica_slice,
-    strategy,
-    synchronize_batch_norm,
-)
-from keras_ssl.training.ema import refresh_statistics, update_average
-from keras_ssl.training.precision import precision_policy, wrap_for_loss_scaling
-from keras_ssl.training.runner import plan_segments, run, train
+from keras_ssl.utils.imports import lazy_exports
 
-__all__ = [
-    "DEFAULTS",
-    "EpochSummary",
-    "MaxHours",
-    "NaNGuard",
-    "NonFiniteLossError",
-    "SampleGrid",
-    "ScalarLogger",
-    "StepCounter",
-    "TrainingCheckpoint",
-    "apply_overrides",
-    "checkpoint_variables",
-    "ema",
-    "find_optimizers",
-    "image_grid",
-    "is_chief",
-    "latest_checkpoint",
-    "list_checkpoints",
-    "load_checkpoint",
-    "load_config",
-    "num_replicas",
-    "plan_segments",
-    "precision_policy",
-    "preview_sheet",
-    "read_checkpoint_header",
-    "refresh_statistics",
-    "replica_batch_size",
-    "replica_id",
-    "replica_share",
-    "replica_slice",
-    "resolve_config",
-    "run",
-    "save_checkpoint",
-    "save_image_grid",
-    "strategy",
-    "synchronize_batch_norm",
-    "train",
-    "update_average",
-    "wrap_for_loss_scaling",
-]
+# Imported on first use: the runner and the summaries import TensorFlow, the
+# replica helpers and callbacks that train steps use do not.
+_EXPORTS = {
+    "DEFAULTS": "config",
+    "EpochSummary": "callbacks",
+    "MaxHours": "callbacks",
+    "NaNGuard": "callbacks",
+    "NonFiniteLossError": "callbacks",
+    "SampleGrid": "callbacks",
+    "ScalarLogger": "callbacks",
+    "StepCounter": "callbacks",
+    "TrainingCheckpoint": "callbacks",
+    "apply_overrides": "config",
+    "checkpoint_variables": "checkpoint",
+    "ema": "ema",
+    "find_optimizers": "checkpoint",
+    "image_grid": "callbacks",
+    "is_chief": "distribute",
+    "latest_checkpoint": "checkpoint",
+    "list_checkpoints": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "load_config": "config",
+    "num_replicas": "distribute",
+    "plan_segments": "runner",
+    "precision_policy": "precision",
+    "preview_sheet": "callbacks",
+    "read_checkpoint_header": "checkpoint",
+    "refresh_statistics": "ema",
+    "replica_batch_size": "distribute",
+    "replica_id": "distribute",
+    "replica_share": "distribute",
+    "replica_slice": "distribute",
+    "resolve_config": "config",
+    "run": "runner",
+    "save_checkpoint": "checkpoint",
+    "save_image_grid": "callbacks",
+    "strategy": "distribute",
+    "synchronize_batch_norm": "distribute",
+    "train": "runner",
+    "update_average": "ema",
+    "wrap_for_loss_scaling": "precision",
+}
+
+__all__ = sorted(_EXPORTS)
+
+_SUBMODULES = (
+    "callbacks",
+    "checkpoint",
+    "config",
+    "coupled_weight_decay",
+    "distribute",
+    "precision",
+    "runner",
+    "summaries",
+)
+
+__getattr__, __dir__ = lazy_exports(
+    __name__, {**_EXPORTS, **{name: name for name in _SUBMODULES}}
+)

@@ -10,13 +10,19 @@ Each replica sees `global_batch_size / num_replicas` examples. Gradients are
 summed over replicas, so a method divides its per-replica mean loss by the
 number of replicas: the update then equals the one computed from the global
 batch on a single device.
+
+The replica helpers (`num_replicas`, `replica_id`, `replica_slice`,
+`replica_share`) are what train steps call. They need no TensorFlow: in a
+process that has not imported it (a JAX-only install) there is one replica.
+Creating strategies imports TensorFlow.
 """
 
 import json
 import os
 
 import keras
-import tensorflow as tf
+
+from keras_ssl.utils.imports import loaded_tensorflow
 
 STRATEGY_KINDS = ("auto", "mirrored", "multi_worker", "default")
 
@@ -73,6 +79,8 @@ def strategy(kind="auto", devices=None):
         raise ValueError(
             f"kind must be one of {STRATEGY_KINDS}. Received: kind={kind!r}"
         )
+    import tensorflow as tf
+
     if devices is not None:
         if isinstance(devices, str) or not all(isinstance(d, str) for d in devices):
             raise TypeError(
@@ -116,6 +124,8 @@ _STRATEGIES = {}
 
 
 def _create(kind, devices):
+    import tensorflow as tf
+
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy(devices=devices)
     if devices is not None:
@@ -130,12 +140,19 @@ def _create(kind, devices):
 
 def num_replicas(distribution=None):
     """Number of replicas that compute one step together."""
-    distribution = distribution or tf.distribute.get_strategy()
+    if distribution is None:
+        tf = loaded_tensorflow()
+        if tf is None:
+            return 1
+        distribution = tf.distribute.get_strategy()
     return int(distribution.num_replicas_in_sync)
 
 
 def replica_id():
     """This replica's index in the current replica context (0 outside one)."""
+    tf = loaded_tensorflow()
+    if tf is None:
+        return 0
     context = tf.distribute.get_replica_context()
     # A tensor inside a traced step under MirroredStrategy: no int() here.
     return 0 if context is None else context.replica_id_in_sync_group
@@ -208,7 +225,11 @@ def is_chief(distribution=None):
     With several workers only the chief (or worker 0 when there is no chief)
     writes, so that workers do not overwrite each other's files.
     """
-    distribution = distribution or tf.distribute.get_strategy()
+    if distribution is None:
+        tf = loaded_tensorflow()
+        if tf is None:
+            return True
+        distribution = tf.distribute.get_strategy()
     resolver = getattr(distribution, "cluster_resolver", None)
     if resolver is None or not getattr(resolver, "cluster_spec", None):
         return True

@@ -1,28 +1,27 @@
-"""Callbacks for long, resumable training runs."""
+"""Callbacks for long, resumable training runs.
 
-from keras_ssl.training.callbacks.checkpoint import TrainingCheckpoint
-from keras_ssl.training.callbacks.epoch_summary import EpochSummary
-from keras_ssl.training.callbacks.max_hours import MaxHours
-from keras_ssl.training.callbacks.nan_guard import NaNGuard, NonFiniteLossError
-from keras_ssl.training.callbacks.sample_grid import (
-    SampleGrid,
-    image_grid,
-    preview_sheet,
-    save_image_grid,
+Imported on first use: the sample grids and scalar logs write through
+TensorFlow, `NaNGuard` and `StepCounter` need only Keras.
+"""
+
+from keras_ssl.utils.imports import lazy_exports
+
+_EXPORTS = {
+    "EpochSummary": "epoch_summary",
+    "MaxHours": "max_hours",
+    "NaNGuard": "nan_guard",
+    "NonFiniteLossError": "nan_guard",
+    "SampleGrid": "sample_grid",
+    "ScalarLogger": "scalar_logger",
+    "StepCounter": "step_counter",
+    "TrainingCheckpoint": "checkpoint",
+    "image_grid": "sample_grid",
+    "preview_sheet": "sample_grid",
+    "save_image_grid": "sample_grid",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(
+    __name__, {**_EXPORTS, **{name: name for name in set(_EXPORTS.values())}}
 )
-from keras_ssl.training.callbacks.scalar_logger import ScalarLogger
-from keras_ssl.training.callbacks.step_counter import StepCounter
-
-__all__ = [
-    "EpochSummary",
-    "MaxHours",
-    "NaNGuard",
-    "NonFiniteLossError",
-    "SampleGrid",
-    "ScalarLogger",
-    "StepCounter",
-    "TrainingCheckpoint",
-    "image_grid",
-    "preview_sheet",
-    "save_image_grid",
-]
