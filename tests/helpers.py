@@ -91,6 +91,26 @@ def pass_elsewhere(request, reason):
     request.node.passed_elsewhere = reason
 
 
+# Prepended to a script run in a fresh process, it makes the script behave
+# as on a machine where TensorFlow is not installed, and checks at exit that
+# nothing imported it.
+WITHOUT_TENSORFLOW = """
+import atexit, importlib.abc, sys
+
+class _NoTensorFlow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "tensorflow_datasets"):
+            raise ImportError(f"No module named {name!r} (blocked by the test)")
+        return None
+
+sys.meta_path.insert(0, _NoTensorFlow())
+
+@atexit.register
+def _check_no_tensorflow():
+    assert "tensorflow" not in sys.modules
+"""
+
+
 @contextlib.contextmanager
 def floatx_scope(dtype):
     """Build and run Keras in `dtype` for the duration of the block.

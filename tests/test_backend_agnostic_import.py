@@ -8,21 +8,10 @@ import textwrap
 
 import pytest
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, WITHOUT_TENSORFLOW
 
-SCRIPT = textwrap.dedent(
+SCRIPT = WITHOUT_TENSORFLOW + textwrap.dedent(
     """
-    import importlib.abc
-    import sys
-
-    class NoTensorFlow(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "tensorflow" or name.startswith("tensorflow."):
-                raise ImportError(f"blocked import of {name}")
-            return None
-
-    sys.meta_path.insert(0, NoTensorFlow())
-
     import keras
     import numpy as np
 

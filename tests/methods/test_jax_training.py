@@ -1,4 +1,5 @@
-"""Methods train with `model.fit` under the JAX backend, in a fresh process.
+"""Methods train with `model.fit` under the JAX backend, in a fresh process
+that cannot import TensorFlow.
 
 The suite runs on TensorFlow; these tests start one Python process with
 `KERAS_BACKEND=jax` (paying the JAX and Keras import once for all models it
@@ -17,14 +18,15 @@ import textwrap
 import numpy as np
 import pytest
 
-from tests.helpers import REPO_ROOT, cifar10_images
+from tests.helpers import REPO_ROOT, WITHOUT_TENSORFLOW, cifar10_images
 
 FAST_XLA = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
 
 # Trains each named model a few steps and prints one JSON line of results:
 # logged values, how many trainable and non-trainable variables changed,
-# the optimizers' step counts.
-TRAIN = textwrap.dedent(
+# the optimizers' step counts. TensorFlow cannot be imported: these methods
+# train on a machine that has JAX and no TensorFlow.
+TRAIN = WITHOUT_TENSORFLOW + textwrap.dedent(
     """
     import json, sys
     import numpy as np
