@@ -293,7 +293,8 @@ def _setting(run):
     return f"lr={run['learning_rate']},beta1={run['beta_1']}"
 
 
-def discriminator_sections(result, out_dir):
+def discriminator_sections(result, out_dir, longer=False):
+    """The Fig. 3 and Table 1 sections; `longer`: the longest run, titled so."""
     config = result["config"]
     runs = index_runs(result["runs"], lambda r: (r["method"], _setting(r)))
     settings = [
@@ -395,8 +396,9 @@ def discriminator_sections(result, out_dir):
         f"{result['wall_seconds'] / 60:.0f} wall-minutes in all on a shared "
         f"2-core machine; {speed}."
     )
+    suffix = f", {config['steps']} steps" if longer else ""
     return [
-        "## The discriminator's representation (SS-GAN, Fig. 3)",
+        f"## The discriminator's representation (SS-GAN, Fig. 3{suffix})",
         "",
         "Paper (Fig. 3, ImageNet): the linear-probe accuracy of an "
         "unconditional GAN's discriminator features rises and then decays "
@@ -419,7 +421,7 @@ def discriminator_sections(result, out_dir):
             {"probe accuracy": "probe_accuracy", "FID (domain)": "fid"},
         ),
         "",
-        "## SS-GAN against GAN on FID (SS-GAN, Table 1)",
+        f"## SS-GAN against GAN on FID (SS-GAN, Table 1{suffix})",
         "",
         "Paper: SS-GAN improves FID over the unconditional GAN (CIFAR-10: "
         "17.88 ± 0.64 with 10k/10k samples) and is more robust to the "
@@ -526,6 +528,10 @@ def few_labels_section(result, out_dir):
 SECTIONS = (
     ("claims_forgetting.json", forgetting_section),
     ("claims_discriminator.json", discriminator_sections),
+    (
+        "claims_discriminator_long.json",
+        lambda result, out_dir: discriminator_sections(result, out_dir, longer=True),
+    ),
     ("claims_few_labels.json", few_labels_section),
 )
 

@@ -3,8 +3,9 @@
 A method writes its train step once, statefully, as on TensorFlow: it reads
 variables, calls its networks (which update batch-norm statistics,
 spectral-norm vectors and seed generators by assignment), asks for
-gradients with `value_and_gradients` and updates with `apply_gradients`.
-Only those two functions (and `input_gradients`, for gradient penalties)
+gradients with `value_and_gradients` (or `values_and_gradients`, for two
+players' losses of one forward pass) and updates with `apply_gradients`.
+Only those functions (and `input_gradients`, for gradient penalties)
 differ by backend:
 
 - TensorFlow: a `tf.GradientTape` and `optimizer.apply_gradients`, exactly
@@ -141,6 +142,83 @@ def value_and_gradients(compute, variables):
         start = [variable.value for variable in variables]
         return _jax_gradient(lambda values: compute(), start, variables)
     raise _unsupported("value_and_gradients")
+
+
+def values_and_gradients(compute, variable_groups):
+    """Gradients of several losses of one forward pass, each w.r.t. its variables.
+
+    `compute() -> (values, aux)` returns one scalar per group of
+    `variable_groups`; the result is `(values, aux, gradients)` with
+    `gradients[i]` the gradients of `values[i]` w.r.t. `variable_groups[i]`
+    (simultaneous updates of two players from the same forward pass, as
+    BiGAN's). TensorFlow: one `tf.GradientTape` per group. JAX: one
+    `jax.vjp` pulled back once per group.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = keras.layers.Dense(1)
+    >>> layer.build((None, 2))
+    >>> x = np.ones((4, 2), "float32")
+    >>> def losses():
+    ...     mean = keras.ops.mean(layer(x))
+    ...     return (mean, -mean), None
+    >>> _, _, (first, second) = values_and_gradients(
+    ...     losses, [[layer.kernel], [layer.bias]]
+    ... )
+    >>> float(first[0][0, 0]), float(second[0][0])
+    (1.0, -1.0)
+    """
+    groups = [list(group) for group in variable_groups]
+    backend = backend_name()
+    if backend == "tensorflow":
+        import contextlib
+
+        import tensorflow as tf
+
+        with contextlib.ExitStack() as stack:
+            tapes = [stack.enter_context(tf.GradientTape()) for _ in groups]
+            values, aux = compute()
+        values = tuple(values)
+        gradients = [
+            tape.gradient(value, group)
+            for tape, value, group in zip(tapes, values, groups, strict=True)
+        ]
+        return values, aux, gradients
+    if backend == "jax":
+        return _jax_values_and_gradients(compute, groups)
+    raise _unsupported("values_and_gradients")
+
+
+def _jax_values_and_gradients(compute, groups):
+    import jax
+
+    variables, index = [], {}
+    for variable in (v for group in groups for v in group):
+        if id(variable) not in index:
+            index[id(variable)] = len(variables)
+            variables.append(variable)
+    assigned = {}
+
+    def wrapped(values):
+        with _RecordingScope(list(zip(variables, values))) as scope:
+            outputs, aux = compute()
+        assigned.update(scope.assigned)
+        return tuple(outputs), (aux, scope.updates(skip=variables))
+
+    outputs, pullback, (aux, updates) = jax.vjp(
+        wrapped, [variable.value for variable in variables], has_aux=True
+    )
+    _assign_all(assigned, updates)
+    gradients = []
+    for k, group in enumerate(groups):
+        cotangent = tuple(
+            jax.numpy.ones_like(o) if j == k else jax.numpy.zeros_like(o)
+            for j, o in enumerate(outputs)
+        )
+        (all_gradients,) = pullback(cotangent)
+        gradients.append([all_gradients[index[id(v)]] for v in group])
+    return outputs, aux, gradients
 
 
 def input_gradients(function, inputs):

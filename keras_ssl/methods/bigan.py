@@ -23,12 +23,12 @@ as `val_reconstruction_error`.
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_ssl.architectures.bigan import bigan_discriminator, bigan_encoder
 from keras_ssl.architectures.dcgan import DCGAN_IMAGE_SIZES, dcgan_generator
 from keras_ssl.losses import gan as gan_losses
+from keras_ssl.methods import backend_step
 from keras_ssl.methods.adversarial import AdversarialModel
 from keras_ssl.methods.image_methods import (
     MeanTrackers,
@@ -177,12 +177,14 @@ class BiGAN(SubNetworks, MeanTrackers, AdversarialModel):
     def _images(self, data):
         return batch_images(data, self.image_shape)
 
+    @backend_step.stateless_on_jax
     def train_step(self, data):
         images = self._images(data)
         batch = ops.shape(images)[0]
         replicas = num_replicas()
         z = self.sample_z(batch)
-        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+
+        def compute():
             codes = self.encoder(images, training=True)
             fakes = self.generator(z, training=True)
             real_logits, fake_logits = self._joint_logits(
@@ -190,16 +192,21 @@ class BiGAN(SubNetworks, MeanTrackers, AdversarialModel):
             )
             d_loss = self.discriminator_loss(real_logits, fake_logits)
             g_loss = self.generator_loss(real_logits, fake_logits)
-            d_scaled = self.d_optimizer.scale_loss(d_loss / replicas)
-            g_scaled = self.g_optimizer.scale_loss(g_loss / replicas)
+            scaled = (
+                self.d_optimizer.scale_loss(d_loss / replicas),
+                self.g_optimizer.scale_loss(g_loss / replicas),
+            )
+            return scaled, (d_loss, g_loss, codes)
+
         d_variables = self.discriminator.trainable_variables
         g_variables = self.generator_variables
         # Both players' gradients come from the same forward pass, as in
         # the paper's simultaneous updates.
-        d_gradients = d_tape.gradient(d_scaled, d_variables)
-        g_gradients = g_tape.gradient(g_scaled, g_variables)
-        self.d_optimizer.apply_gradients(zip(d_gradients, d_variables))
-        self.g_optimizer.apply_gradients(zip(g_gradients, g_variables))
+        _, (d_loss, g_loss, codes), (d_gradients, g_gradients) = (
+            backend_step.values_and_gradients(compute, [d_variables, g_variables])
+        )
+        backend_step.apply_gradients(self.d_optimizer, d_gradients, d_variables)
+        backend_step.apply_gradients(self.g_optimizer, g_gradients, g_variables)
         reconstructions = self.generator(ops.stop_gradient(codes), training=False)
         return self.record(
             {
@@ -211,6 +218,7 @@ class BiGAN(SubNetworks, MeanTrackers, AdversarialModel):
             }
         )
 
+    @backend_step.stateless_on_jax
     def test_step(self, data):
         images = self._images(data)
         batch = ops.shape(images)[0]

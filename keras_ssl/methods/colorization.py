@@ -51,6 +51,7 @@ from keras_ssl.ops.color import (
     rebalancing_weights,
     soft_encode_ab,
 )
+from keras_ssl.ops.resize import resize_images as resize
 from keras_ssl.utils.validation import check_bool, check_choice, check_int, check_number
 
 COLOR_METRICS = ("color_error", "psnr")
@@ -97,13 +98,6 @@ class LabChannels(layers.Layer):
         config = super().get_config()
         config.update({"channels": self.channels, "normalize": self.normalize})
         return config
-
-
-def resize(x, size, interpolation="bilinear"):
-    """`x` (B, H, W, C) resized to `size` (h, w); identity when equal."""
-    if tuple(x.shape[1:3]) == tuple(size):
-        return x
-    return ops.image.resize(x, tuple(size), interpolation=interpolation)
 
 
 def color_quality(lab, ab_small):

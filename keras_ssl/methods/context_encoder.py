@@ -36,12 +36,12 @@ in dB); with `validation_data` Keras logs them on held-out images as
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_ssl.architectures.dcgan import DCGAN_IMAGE_SIZES, dcgan_discriminator
 from keras_ssl.layers.channel_wise_dense import ChannelWiseDense
 from keras_ssl.losses import gan as gan_losses
+from keras_ssl.methods import backend_step
 from keras_ssl.methods.adversarial import AdversarialModel
 from keras_ssl.methods.image_methods import (
     MeanTrackers,
@@ -276,39 +276,53 @@ class ContextEncoder(SubNetworks, MeanTrackers, AdversarialModel):
             return self.sample_masks(batch)
         return replica_share(self.sample_masks, batch)
 
-    def _minimize(self, optimizer, variables, tape, loss):
-        gradients = tape.gradient(loss, variables)
-        optimizer.apply_gradients(zip(gradients, variables))
+    def _minimize(self, optimizer, variables, compute_loss):
+        """One update of `variables` on `compute_loss() -> (loss, aux)`."""
+        replicas = num_replicas()
 
+        def compute():
+            loss, aux = compute_loss()
+            return optimizer.scale_loss(loss / replicas), (loss, aux)
+
+        _, (loss, aux), gradients = backend_step.value_and_gradients(compute, variables)
+        backend_step.apply_gradients(optimizer, gradients, variables)
+        return loss, aux
+
+    @backend_step.stateless_on_jax
     def train_step(self, data):
         images = self._images(data)
         masks = self._masks_for(images)
         masked = self.mask_images(images, masks)
-        replicas = num_replicas()
-        with tf.GradientTape() as tape:
+
+        def generator_loss():
             predictions = self.complete(masked, training=True)
             completed = (
                 images * (1.0 - masks) + ops.cast(predictions, "float32") * masks
             )
             fake_logits = self.discriminate(completed, training=True)
             g_loss, terms = self.generator_loss(images, predictions, masks, fake_logits)
-            scaled = self.g_optimizer.scale_loss(g_loss / replicas)
-        self._minimize(self.g_optimizer, self.generator_variables, tape, scaled)
+            return g_loss, (terms, predictions, completed)
+
+        g_loss, (terms, predictions, completed) = self._minimize(
+            self.g_optimizer, self.generator_variables, generator_loss
+        )
         completed = ops.stop_gradient(completed)
         batch = ops.shape(images)[0]
-        with tf.GradientTape() as tape:
+
+        def discriminator_loss():
             logits = self.discriminate(
                 ops.concatenate([images, completed], axis=0), training=True
             )
-            d_loss = self.discriminator_loss(logits[:batch], logits[batch:])
-            scaled = self.d_optimizer.scale_loss(d_loss / replicas)
-        self._minimize(
-            self.d_optimizer, self.discriminator.trainable_variables, tape, scaled
+            return self.discriminator_loss(logits[:batch], logits[batch:]), None
+
+        d_loss, _ = self._minimize(
+            self.d_optimizer, self.discriminator.trainable_variables, discriminator_loss
         )
         logs = {"g_loss": g_loss, "d_loss": d_loss, **terms}
         logs.update(self.masked_metrics(images, predictions, masks))
         return self.record(logs)
 
+    @backend_step.stateless_on_jax
     def test_step(self, data):
         images = self._images(data)
         masks = self._masks_for(images)

@@ -25,13 +25,13 @@ outputs); here `discriminator_b` judges domain B.
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_ssl.architectures.cyclegan_resnet import cyclegan_resnet_generator
 from keras_ssl.architectures.patch_discriminator import patch_discriminator
 from keras_ssl.layers.image_pool import ImagePool
 from keras_ssl.losses import gan as gan_losses
+from keras_ssl.methods import backend_step
 from keras_ssl.methods.adversarial import AdversarialModel
 from keras_ssl.methods.image_methods import (
     MeanTrackers,
@@ -39,7 +39,6 @@ from keras_ssl.methods.image_methods import (
     check_functional,
 )
 from keras_ssl.methods.pix2pix import (
-    _replicas,
     _shape,
     check_pair_shapes,
     first_batch,
@@ -51,6 +50,7 @@ from keras_ssl.methods.pix2pix import (
 )
 from keras_ssl.methods.registry import register_method
 from keras_ssl.training.callbacks.nan_guard import NaNGuard
+from keras_ssl.training.distribute import num_replicas
 from keras_ssl.utils.validation import check_choice, check_int, check_number
 
 PAPER_LEARNING_RATE = 2e-4
@@ -320,6 +320,18 @@ class CycleGAN(SubNetworks, MeanTrackers, AdversarialModel):
         real_a, _ = unpack_pair(inputs)
         return self.generator_ab(real_a, training=training)
 
+    def _minimize(self, optimizer, variables, compute_loss, scale):
+        """One update of `variables` on `compute_loss() -> (loss, aux)`."""
+
+        def compute():
+            loss, aux = compute_loss()
+            return optimizer.scale_loss(loss * scale), (loss, aux)
+
+        _, (loss, aux), gradients = backend_step.value_and_gradients(compute, variables)
+        backend_step.apply_gradients(optimizer, gradients, variables)
+        return loss, aux
+
+    @backend_step.stateless_on_jax
     def train_step(self, data):
         real_a, real_b = unpack_pair(data)
         if real_b is None:
@@ -329,23 +341,27 @@ class CycleGAN(SubNetworks, MeanTrackers, AdversarialModel):
             )
         real_a = ops.cast(real_a, "float32")
         real_b = ops.cast(real_b, "float32")
-        scale = 1.0 / _replicas()
-        with tf.GradientTape() as tape:
-            g_loss, terms, (fake_a, fake_b) = self.generator_loss(
-                real_a, real_b, training=True
-            )
-            scaled = g_loss * scale
-        g_vars = self.generator_variables
-        self.g_optimizer.apply(tape.gradient(scaled, g_vars), g_vars)
+        scale = 1.0 / num_replicas()
+
+        def generator_loss():
+            g_loss, terms, fakes = self.generator_loss(real_a, real_b, training=True)
+            return g_loss, (terms, fakes)
+
+        g_loss, (terms, (fake_a, fake_b)) = self._minimize(
+            self.g_optimizer, self.generator_variables, generator_loss, scale
+        )
         fake_a = self.pool_a(ops.stop_gradient(fake_a), training=True)
         fake_b = self.pool_b(ops.stop_gradient(fake_b), training=True)
-        with tf.GradientTape() as tape:
-            d_loss = self.discriminator_loss(
+
+        def discriminator_loss():
+            loss = self.discriminator_loss(
                 real_a, real_b, fake_a, fake_b, training=True
             )
-            scaled = d_loss * scale
-        d_vars = self.discriminator_variables
-        self.d_optimizer.apply(tape.gradient(scaled, d_vars), d_vars)
+            return loss, None
+
+        d_loss, _ = self._minimize(
+            self.d_optimizer, self.discriminator_variables, discriminator_loss, scale
+        )
         return self.record({**terms, "g_loss": g_loss, "d_loss": d_loss})
 
     # ------------------------------------------------------------- inference

@@ -27,13 +27,13 @@ belongs to the same image (chance about 7 / (8B - 1)).
 """
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from keras_ssl.architectures.encoders import build_encoder
 from keras_ssl.methods.pretext_task import PretextTask
 from keras_ssl.methods.registry import register_method
 from keras_ssl.ops import l2_normalize
+from keras_ssl.ops.resize import crop_and_resize
 
 
 @keras.saving.register_keras_serializable(package="keras_ssl")
@@ -122,22 +122,19 @@ class Exemplar(PretextTask):
         View v of image b is row `v * B + b`. Random crop (resized back),
         horizontal flip and colour jitter, all drawn from the model's seed.
         """
-        images = tf.convert_to_tensor(images, tf.float32)
-        shape = tf.shape(images)
-        batch, height, width = shape[0], shape[1], shape[2]
-        views = tf.tile(images, [self.num_views, 1, 1, 1])
-        count = batch * self.num_views
+        images = ops.convert_to_tensor(images, "float32")
+        shape = ops.shape(images)
+        views = ops.tile(images, [self.num_views, 1, 1, 1])
+        count = shape[0] * self.num_views
         low, high = self.crop_fraction
         side = keras.random.uniform((count, 1), low, high, seed=self.seed_generator)
         corner = keras.random.uniform((count, 2), seed=self.seed_generator) * (
             1.0 - side
         )
-        boxes = tf.concat([corner, corner + side], axis=-1)
-        views = tf.image.crop_and_resize(
-            views, boxes, tf.range(count), tf.stack([height, width])
-        )
+        boxes = ops.concatenate([corner, corner + side], axis=-1)
+        views = crop_and_resize(views, boxes, (shape[1], shape[2]))
         flip = keras.random.uniform((count, 1, 1, 1), seed=self.seed_generator) < 0.5
-        views = tf.where(flip, tf.reverse(views, axis=[2]), views)
+        views = ops.where(flip, ops.flip(views, axis=2), views)
         if self.color_strength > 0:
             strength = self.color_strength
 
@@ -149,12 +146,12 @@ class Exemplar(PretextTask):
                     seed=self.seed_generator,
                 )
 
-            mean = tf.reduce_mean(views, axis=[1, 2, 3], keepdims=True)
+            mean = ops.mean(views, axis=[1, 2, 3], keepdims=True)
             views = (views - mean) * jitter() + mean
-            gray = tf.reduce_mean(views, axis=-1, keepdims=True)
+            gray = ops.mean(views, axis=-1, keepdims=True)
             views = (views - gray) * jitter() + gray
             views = views + (jitter() - 1.0)
-        return tf.clip_by_value(views, -1.0, 1.0)
+        return ops.clip(views, -1.0, 1.0)
 
     def _view_ids(self, num_rows):
         batch = num_rows // self.num_views

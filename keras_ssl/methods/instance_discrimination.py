@@ -25,7 +25,11 @@ Dataset format: the bank needs each example's index in the dataset, as for
 `(images, labels, indices)` (the last element is always the int index in
 [0, num_examples)) or `{"images": ..., "indices": ...}`;
 `keras_ssl.methods.rotation_decoupling.indexed_dataset` builds such a
-dataset from arrays and `add_indices` numbers a dataset's examples.
+dataset from arrays and `add_indices` numbers a dataset's examples; without
+`tf.data`, `fit(images, np.arange(len(images)), batch_size=...)` trains on
+the same batches. The train step is written once through
+`keras_ssl.methods.backend_step` (TensorFlow or JAX); the kNN evaluation
+reads images through `keras_ssl.evaluation` (TensorFlow).
 
 The memory bank is a model variable: it is saved with the model and in the
 training checkpoints. Under `tf.distribute.MirroredStrategy` the train step
@@ -43,20 +47,21 @@ colour jitter and random greyscale, in the train step.
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_ssl.architectures.encoders import build_encoder, vector_pooling
-from keras_ssl.evaluation.representation import knn_accuracy as knn_accuracy_of
 from keras_ssl.layers.memory_bank import MemoryBank
 from keras_ssl.losses.nce import NCE_KINDS, memory_bank_nce_loss
-from keras_ssl.methods.context_encoder import (
-    _float_images,
-    _uint8_images,
-)
+from keras_ssl.methods import backend_step
+from keras_ssl.methods.image_methods import float_images as _float_images
+from keras_ssl.methods.image_methods import uint8_images as _uint8_images
 from keras_ssl.methods.registry import register_method
 from keras_ssl.ops import l2_normalize
-from keras_ssl.training.distribute import num_replicas, replica_share
+from keras_ssl.training.distribute import (
+    gather_replicas,
+    num_replicas,
+    replica_share,
+)
 from keras_ssl.utils.validation import (
     check_bool,
     check_choice,
@@ -255,30 +260,36 @@ class InstanceDiscrimination(keras.Model):
             )
         return images, indices
 
+    @backend_step.stateless_on_jax
     def train_step(self, data):
+        # `backend_step`: a tf.GradientTape on TensorFlow; on JAX, Keras'
+        # `train_step(state, data)` with jax.value_and_grad, the bank update
+        # and the seed generators' draws returned in the state.
         images, indices = self._indices(data)
         if self.augmentation is not None:
             images = self.augmentation(images, training=True)
         replicas = num_replicas()
         negative_indices = self.negative_indices(ops.shape(images)[0])
-        with tf.GradientTape() as tape:
+
+        def scaled_loss():
             embeddings = self.embed(images, training=True)
             loss = self.nce_loss(embeddings, indices, negative_indices)
             total = loss + ops.sum(self.losses) if self.losses else loss
-            scaled = self.optimizer.scale_loss(total / replicas)
+            return self.optimizer.scale_loss(total / replicas), (loss, embeddings)
+
         variables = self.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        _, (loss, embeddings), gradients = backend_step.value_and_gradients(
+            scaled_loss, variables
+        )
+        backend_step.apply_gradients(self.optimizer, gradients, variables)
         embeddings = ops.stop_gradient(embeddings)
         similarity = ops.mean(ops.sum(embeddings * self.memory_bank(indices), axis=-1))
-        context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            # Every replica applies the update of the whole global batch, so
-            # each copy of the bank learns every replica's rows.
-            embeddings = context.all_gather(embeddings, axis=0)
-            indices = context.all_gather(indices, axis=0)
-        self.memory_bank.update(embeddings, indices)
+        # Every replica applies the update of the whole global batch, so
+        # each copy of the bank learns every replica's rows.
+        self.memory_bank.update(*gather_replicas(embeddings, indices))
         return self._record({"nce_loss": loss, "positive_similarity": similarity})
 
+    @backend_step.stateless_on_jax
     def test_step(self, data):
         images, indices = self._indices(data)
         embeddings = self.embed(images, training=False)
@@ -334,6 +345,8 @@ class InstanceDiscrimination(keras.Model):
             train_data = (np.asarray(self.memory_bank.bank), np.asarray(train_data[1]))
         else:
             train_data = self._embedded(train_data, batch_size)
+        from keras_ssl.evaluation.representation import knn_accuracy as knn_accuracy_of
+
         return knn_accuracy_of(
             None,
             train_data,

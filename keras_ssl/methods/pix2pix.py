@@ -28,13 +28,12 @@ seeded, and leaves the moving statistics unchanged.
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_ssl.architectures.patch_discriminator import patch_discriminator
 from keras_ssl.architectures.unet import unet_generator
-from keras_ssl.data import paired
 from keras_ssl.losses import gan as gan_losses
+from keras_ssl.methods import backend_step
 from keras_ssl.methods.adversarial import AdversarialModel
 from keras_ssl.methods.image_methods import (
     MeanTrackers,
@@ -45,13 +44,11 @@ from keras_ssl.methods.image_methods import (
 )
 from keras_ssl.methods.registry import register_method
 from keras_ssl.training.callbacks.nan_guard import NaNGuard
+from keras_ssl.training.distribute import num_replicas
+from keras_ssl.utils.imports import loaded_tensorflow
 from keras_ssl.utils.validation import check_choice, check_int, check_weight
 
 TRANSLATE_MODES = ("eval", "paper")
-
-
-def _replicas():
-    return tf.distribute.get_strategy().num_replicas_in_sync
 
 
 def to_float_images(images, name="images"):
@@ -96,9 +93,10 @@ def check_pair_shapes(model, a, b, a_shape, b_shape):
 
 def first_batch(x, y):
     """The first (a, b) batch of what `fit` got, when cheaply available."""
-    if isinstance(x, tf.data.Dataset):
+    tf = loaded_tensorflow()
+    if tf is not None and isinstance(x, tf.data.Dataset):
         return unpack_pair(next(iter(x.take(1))))
-    if isinstance(x, np.ndarray | tf.Tensor):
+    if isinstance(x, np.ndarray) or (tf is not None and isinstance(x, tf.Tensor)):
         return x[:2], None if y is None else y[:2]
     return None
 
@@ -241,6 +239,19 @@ class Pix2Pix(SubNetworks, MeanTrackers, AdversarialModel):
         inputs, _ = unpack_pair(inputs)
         return self.generator(inputs, training=training)
 
+    def _discriminator_update(self, inputs, targets, fakes, scale):
+        """One D update on detached fakes; L_D."""
+
+        def compute():
+            d_loss = self.discriminator_loss(inputs, targets, fakes, training=True)
+            return self.d_optimizer.scale_loss(d_loss * scale), d_loss
+
+        d_vars = self.discriminator.trainable_variables
+        _, d_loss, gradients = backend_step.value_and_gradients(compute, d_vars)
+        backend_step.apply_gradients(self.d_optimizer, gradients, d_vars)
+        return d_loss
+
+    @backend_step.stateless_on_jax
     def train_step(self, data):
         inputs, targets = unpack_pair(data)
         if targets is None:
@@ -249,26 +260,31 @@ class Pix2Pix(SubNetworks, MeanTrackers, AdversarialModel):
             )
         inputs = ops.cast(inputs, "float32")
         targets = ops.cast(targets, "float32")
-        scale = 1.0 / _replicas()
-        logs = {}
-        with tf.GradientTape() as g_tape:
+        scale = 1.0 / num_replicas()
+
+        # G's forward pass feeds the D update, then G's loss through the
+        # updated D, as upstream (one G(x) per step): the D update runs
+        # inside G's gradient computation.
+        def compute():
             fakes = self.generator(inputs, training=True)
+            d_loss = None
             if self.gan_weight > 0:
-                with tf.GradientTape() as d_tape:
-                    d_loss = self.discriminator_loss(
-                        inputs, targets, ops.stop_gradient(fakes), training=True
-                    )
-                    scaled = d_loss * scale
-                d_vars = self.discriminator.trainable_variables
-                self.d_optimizer.apply(d_tape.gradient(scaled, d_vars), d_vars)
-                logs["d_loss"] = d_loss
+                d_loss = self._discriminator_update(
+                    inputs, targets, ops.stop_gradient(fakes), scale
+                )
             g_loss, terms = self.generator_loss(inputs, targets, fakes, training=True)
-            scaled = g_loss * scale
+            return self.g_optimizer.scale_loss(g_loss * scale), (g_loss, terms, d_loss)
+
         g_vars = self.generator.trainable_variables
-        self.g_optimizer.apply(g_tape.gradient(scaled, g_vars), g_vars)
+        _, (g_loss, terms, d_loss), gradients = backend_step.value_and_gradients(
+            compute, g_vars
+        )
+        backend_step.apply_gradients(self.g_optimizer, gradients, g_vars)
+        logs = {} if d_loss is None else {"d_loss": d_loss}
         logs.update(terms, g_loss=g_loss)
         return self.record(logs)
 
+    @backend_step.stateless_on_jax
     def test_step(self, data):
         inputs, targets = unpack_pair(data)
         fakes = self.generator(inputs, training=False)
@@ -319,6 +335,9 @@ class Pix2Pix(SubNetworks, MeanTrackers, AdversarialModel):
         if targets is not None:
             columns.append(to_float_images(targets)[0])
         if array.shape[-1] == 1 and self.output_shape_[-1] == 2:
+            # The task's colour conversion lives with its (tf.data) pipeline.
+            from keras_ssl.data import paired
+
             columns = [paired.lab_pair_to_images(array, c) for c in columns]
         return preview_columns(array, *columns)
 

@@ -44,7 +44,9 @@ Batches are `(images, indices)` or `(images, labels, indices)`: the last
 element is always the int index in [0, num_examples). `indexed_dataset`
 builds such a dataset from arrays, and `add_indices` numbers the examples of
 a dataset in a fixed order. Shuffling must come after numbering so that an
-example keeps its index across epochs.
+example keeps its index across epochs. Arrays need no `tf.data`:
+`fit(images, np.arange(len(images)), batch_size=...)` trains on the same
+`(images, indices)` batches (on a backend without TensorFlow too).
 
 Under `tf.distribute.MirroredStrategy` (or multi-worker): the train step
 gathers the instance embeddings and indices of all replicas and every replica
@@ -61,7 +63,6 @@ statistics over the global batch.
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_ssl.architectures.encoders import build_encoder
@@ -76,7 +77,7 @@ from keras_ssl.methods.pretext_task import (  # noqa: F401 (public re-exports)
 from keras_ssl.methods.registry import register_method
 from keras_ssl.ops import l2_normalize
 from keras_ssl.ops.rotation import rotate90, rotation_batch
-from keras_ssl.training.distribute import replica_share
+from keras_ssl.training.distribute import gather_replicas, replica_share
 from keras_ssl.utils.validation import check_choice, check_int, check_number
 
 OBJECTIVES = ("authors", "normalized")
@@ -332,13 +333,9 @@ class RotationDecoupling(PretextTask):
 
     def after_train_step(self, updates):
         """Move the bank rows of the batch towards its instance embeddings."""
-        instance, indices = updates["instance"], updates["indices"]
-        context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            # Every replica must apply the update of the whole global batch,
-            # or each copy of the bank would only learn its own replica's rows.
-            instance = context.all_gather(instance, axis=0)
-            indices = context.all_gather(indices, axis=0)
+        # Every replica must apply the update of the whole global batch, or
+        # each copy of the bank would only learn its own replica's rows.
+        instance, indices = gather_replicas(updates["instance"], updates["indices"])
         self.memory_bank.update(instance, indices)
 
     def get_config(self):

@@ -34,13 +34,15 @@ anchor is ranked against the positives of every other instance of the batch
 every in-batch negative (chance about 1 / B).
 
 Data: `fit` takes batches `(anchors, neighbours)` of images in [-1, 1],
-which `TransitiveGraph.dataset` yields; plain image batches train with
-each image as its own neighbour (only the intra-instance edge is left).
+which `TransitiveGraph.dataset` (a `tf.data.Dataset`) and
+`TransitiveGraph.batches` (a `keras.utils.PyDataset`, for backends
+without TensorFlow) yield; plain image batches (arrays included) train
+with each image as its own neighbour (only the intra-instance edge is
+left).
 """
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_ssl.architectures.encoders import build_encoder
@@ -194,12 +196,19 @@ class TransitiveInvariance(Exemplar):
     ):
         """`(graph.dataset(batch_size), [TransitiveGraphUpdate])` for `fit`.
 
+        On backends other than TensorFlow the batches come from
+        `graph.batches(batch_size)` (no TensorFlow needed).
+
         The graph links each image to `num_neighbors` nearest neighbours in
         the model's embedding, rebuilt before training and every `every`
         steps; `labels` are ignored.
         """
         graph = TransitiveGraph(images, num_neighbors=num_neighbors, seed=seed)
-        return graph.dataset(batch_size), [TransitiveGraphUpdate(graph, every=every)]
+        if keras.backend.backend() == "tensorflow":
+            data = graph.dataset(batch_size)
+        else:
+            data = graph.batches(batch_size)
+        return data, [TransitiveGraphUpdate(graph, every=every)]
 
     def get_config(self):
         config = super().get_config()
@@ -218,7 +227,7 @@ class TransitiveGraph:
     neighbour. `dataset(batch_size)` yields `(anchors, neighbours)` batches,
     the neighbour of each anchor drawn at random from its row of the table
     at the moment the batch is made, so a rebuilt table takes effect on the
-    next batches.
+    next batches; `batches(batch_size)` yields the same without TensorFlow.
 
     Args:
         images: array (N, H, W, C) in [-1, 1].
@@ -271,6 +280,8 @@ class TransitiveGraph:
 
     def dataset(self, batch_size):
         """A `tf.data.Dataset` of `(anchors, neighbours)`, one pass per epoch."""
+        import tensorflow as tf
+
         check_int(batch_size, "batch_size", minimum=2, maximum=len(self.images))
         spec = tf.TensorSpec((batch_size,) + self.images.shape[1:], tf.float32)
         dataset = tf.data.Dataset.from_generator(
@@ -278,6 +289,38 @@ class TransitiveGraph:
         )
         batches = len(self.images) // batch_size
         return dataset.apply(tf.data.experimental.assert_cardinality(batches))
+
+    def batches(self, batch_size):
+        """A `keras.utils.PyDataset` of `(anchors, neighbours)` batches.
+
+        The batches of `dataset(batch_size)` without TensorFlow: one pass
+        over the images per epoch, each neighbour drawn from the current
+        table when its batch is made.
+        """
+        check_int(batch_size, "batch_size", minimum=2, maximum=len(self.images))
+        return _GraphBatches(self, batch_size)
+
+
+class _GraphBatches(keras.utils.PyDataset):
+    """`TransitiveGraph` batches for `fit`, one shuffled pass per epoch."""
+
+    def __init__(self, graph, batch_size):
+        super().__init__()
+        self.graph = graph
+        self.batch_size = batch_size
+        self.on_epoch_end()
+
+    def __len__(self):
+        return len(self.graph.images) // self.batch_size
+
+    def __getitem__(self, index):
+        graph = self.graph
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        pick = graph.rng.integers(0, graph.num_neighbors, len(rows))
+        return graph.images[rows], graph.images[graph.neighbors[rows, pick]]
+
+    def on_epoch_end(self):
+        self.order = self.graph.rng.permutation(len(self.graph.images))
 
 
 class TransitiveGraphUpdate(keras.callbacks.Callback):

@@ -22,9 +22,16 @@ from keras_ssl.ops.patches import (
     drop_color_channels,
     project_color,
 )
+from keras_ssl.ops.resize import area_resize, crop_and_resize, resize_images
 from keras_ssl.ops.rotation import rotate90, rotation_batch
 
-__all__ = ["rotate90", "rotation_batch"]
+__all__ = [
+    "area_resize",
+    "crop_and_resize",
+    "resize_images",
+    "rotate90",
+    "rotation_batch",
+]
 
 __all__ += [
     "NEIGHBOUR_OFFSETS",

@@ -32,6 +32,7 @@ _EXPORTS = {
     "checkpoint_variables": "checkpoint",
     "ema": "ema",
     "find_optimizers": "checkpoint",
+    "gather_replicas": "distribute",
     "image_grid": "callbacks",
     "is_chief": "distribute",
     "latest_checkpoint": "checkpoint",

@@ -194,6 +194,20 @@ def replica_share(draw, batch_size):
     return replica_slice(draw(batch_size * replicas), batch_size)
 
 
+def gather_replicas(*values):
+    """`values` concatenated over the replicas in sync (unchanged on one).
+
+    Under a `tf.distribute` strategy with several replicas, each value is
+    all-gathered along its first axis; a process that never imported
+    TensorFlow has one replica.
+    """
+    tf = loaded_tensorflow()
+    context = None if tf is None else tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync <= 1:
+        return values
+    return tuple(context.all_gather(value, axis=0) for value in values)
+
+
 def replica_batch_size(global_batch_size, distribution=None):
     """The number of examples each replica sees for `global_batch_size`.
 
