@@ -304,13 +304,16 @@ class PretextTask(keras.Model):
                 images, labels, batch_size=batch_size, seed=seed, drop_remainder=True
             )
             return dataset, []
-        import tensorflow as tf
-
         images = np.asarray(images, "float32")
         if labels is None:
             labels = np.zeros(len(images), "int32")
+        labels = np.asarray(labels)
+        if keras.backend.backend() != "tensorflow":
+            return ArrayBatches((images, labels), batch_size, seed=seed), []
+        import tensorflow as tf
+
         return (
-            tf.data.Dataset.from_tensor_slices((images, np.asarray(labels)))
+            tf.data.Dataset.from_tensor_slices((images, labels))
             .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
             .batch(batch_size, drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE)
@@ -401,14 +404,13 @@ def square_image_shape(encoder, method):
 def indexed_dataset(
     images, labels=None, batch_size=64, shuffle=True, seed=None, drop_remainder=False
 ):
-    """A `tf.data.Dataset` of `(images, indices)` (or `(images, labels, indices)`).
+    """Batches of `(images, indices)` (or `(images, labels, indices)`).
 
     Index i is row i of `images`, fixed across epochs; batches are shuffled
     each epoch when `shuffle`. Tasks with a memory bank (`requires_indices`)
-    train on such batches.
+    train on such batches. A `tf.data.Dataset` under the TensorFlow backend,
+    an `ArrayBatches` (a `keras.utils.PyDataset`) under the others.
     """
-    import tensorflow as tf
-
     images = np.asarray(images, "float32")
     indices = np.arange(len(images), dtype="int32")
     parts = (
@@ -416,12 +418,64 @@ def indexed_dataset(
         if labels is None
         else (images, np.asarray(labels, "int32"), indices)
     )
+    if keras.backend.backend() != "tensorflow":
+        return ArrayBatches(
+            parts, batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder
+        )
+    import tensorflow as tf
+
     dataset = tf.data.Dataset.from_tensor_slices(parts)
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(
         tf.data.AUTOTUNE
     )
+
+
+class ArrayBatches(keras.utils.PyDataset):
+    """Batches of aligned arrays for `fit` on any backend, shuffled each epoch.
+
+    What `tf.data.Dataset.from_tensor_slices(arrays).shuffle(...).batch(...)`
+    gives, for backends without TensorFlow.
+
+    Args:
+        arrays: a tuple of arrays with the same first dimension.
+        batch_size: rows per batch.
+        shuffle: reorder the rows every epoch.
+        seed: seed of the shuffling.
+        drop_remainder: drop the last partial batch.
+
+    Example:
+
+    >>> batches = ArrayBatches((np.arange(10), np.arange(10) * 2), 4, seed=0)
+    >>> len(batches), [b.shape for b in batches[0]]
+    (2, [(4,), (4,)])
+    """
+
+    def __init__(
+        self, arrays, batch_size, shuffle=True, seed=None, drop_remainder=True
+    ):
+        super().__init__()
+        self.arrays = tuple(np.asarray(a) for a in arrays)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_remainder = drop_remainder
+        self.rng = np.random.default_rng(seed)
+        self.on_epoch_end()
+
+    def __len__(self):
+        count = len(self.arrays[0])
+        if self.drop_remainder:
+            return count // self.batch_size
+        return -(-count // self.batch_size)
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        return tuple(a[rows] for a in self.arrays)
+
+    def on_epoch_end(self):
+        count = len(self.arrays[0])
+        self.order = self.rng.permutation(count) if self.shuffle else np.arange(count)
 
 
 def add_indices(dataset, batch_size=None):

@@ -14,7 +14,12 @@ import numpy as np
 import pytest
 
 from tests.helpers import WITHOUT_TENSORFLOW, cifar10_images
-from tests.methods.test_jax_training import assert_trained, run_jax
+from tests.methods.test_jax_training import (
+    RECORD_FIT,
+    assert_trained,
+    results_under_jax,
+    run_jax,
+)
 
 # The smallest networks of each method, by name: (builder, its arguments).
 BUILDERS = {
@@ -32,11 +37,13 @@ BUILDERS = {
 }
 
 # Trains each named model two steps (8 images, batch 4) and prints one JSON
-# line of results, as `test_jax_training.TRAIN` does.
-TRAIN = WITHOUT_TENSORFLOW + textwrap.dedent(
-    """
+# line of `record_fit` results.
+TRAIN = (
+    WITHOUT_TENSORFLOW
+    + RECORD_FIT
+    + textwrap.dedent(
+        """
     import json, sys
-    import numpy as np
     import keras
 
     assert keras.backend.backend() == "jax", keras.backend.backend()
@@ -47,24 +54,7 @@ TRAIN = WITHOUT_TENSORFLOW + textwrap.dedent(
     results = {}
 
     def fit(name, model, x, y=None):
-        model.compile()
-        metrics = {id(v) for v in model.metrics_variables}
-        own = [v for v in model.non_trainable_variables if id(v) not in metrics]
-        trainable = [np.array(v) for v in model.trainable_variables]
-        state = [np.array(v) for v in own]
-        history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
-        changed = lambda old, new: int(sum(
-            not np.array_equal(a, np.asarray(b)) for a, b in zip(old, new)
-        ))
-        results[name] = {
-            "logs": {k: float(v[-1]) for k, v in history.history.items()},
-            "trainable": [changed(trainable, model.trainable_variables),
-                          len(trainable)],
-            "state": [changed(state, own), len(state)],
-            "iterations": int(model.optimizer.iterations),
-            "g_optimizer": int(model.g_optimizer.iterations),
-            "d_optimizer": int(model.d_optimizer.iterations),
-        }
+        results[name] = record_fit(model, x, y, batch_size=4)
 
     for name, (builder, options) in builders.items():
         model = build_method(name, **options)
@@ -81,17 +71,15 @@ TRAIN = WITHOUT_TENSORFLOW + textwrap.dedent(
             )
     print("RESULTS " + json.dumps(results))
     """
+    )
 )
 
 
 def train_under_jax(tmp_path, names):
     builders = {name: BUILDERS[name] for name in names}
     sizes = {options["image_size"] for _, options in builders.values()}
-    path = tmp_path / "images.npz"
-    np.savez(path, **{f"images_{s}": cifar10_images(8, size=s) for s in sizes})
-    output = run_jax(TRAIN, path, json.dumps(builders))
-    line = next(x for x in output.splitlines() if x.startswith("RESULTS "))
-    return json.loads(line[len("RESULTS ") :])
+    arrays = {f"images_{s}": cifar10_images(8, size=s) for s in sizes}
+    return results_under_jax(tmp_path, TRAIN, arrays, json.dumps(builders))
 
 
 LOGS = {

@@ -6,22 +6,23 @@ fast XLA flags trains tiny models of several methods a few steps on real
 CIFAR-10 images saved by the parent, with TensorFlow blocked.
 """
 
-import json
-
 import numpy as np
 import pytest
 
 from tests.helpers import WITHOUT_TENSORFLOW, cifar10_images
-from tests.methods.test_jax_training import run_jax
+from tests.methods.test_jax_training import (
+    RECORD_FIT,
+    assert_trained,
+    results_under_jax,
+)
 
 # Builds and trains each named method for 2 steps (16 images, batch 8) and
-# prints one JSON line: last logged values, trainable variables changed,
-# the names of the non-trainable variables that did not change, the
-# optimizer's step count.
-TRAIN = WITHOUT_TENSORFLOW + (
-    """
+# prints one JSON line of `record_fit` results.
+TRAIN = (
+    WITHOUT_TENSORFLOW
+    + RECORD_FIT
+    + """
 import json, sys
-import numpy as np
 import keras
 
 assert keras.backend.backend() == "jax", keras.backend.backend()
@@ -36,33 +37,15 @@ results = {}
 
 
 def fit(name, model, x, y=None, **kwargs):
-    if getattr(model, "optimizer", None) is None:
-        model.compile()
     # Keras draws a colour jitter from the outer layer's seed generator:
     # those of its sub-layers never move.
-    skip = {id(v) for v in model.metrics_variables}
+    skip = set()
     for layer in model._flatten_layers():
         if isinstance(layer, keras.layers.RandomColorJitter):
             for sub in layer._flatten_layers(include_self=False):
                 skip.update(id(v) for v in sub.variables)
-    own = [v for v in model.non_trainable_variables if id(v) not in skip]
-    trainable = [np.array(v) for v in model.trainable_variables]
-    state = [np.array(v) for v in own]
     batch = {} if y is None and not isinstance(x, np.ndarray) else {"batch_size": 8}
-    history = model.fit(x, y, epochs=1, verbose=0, **batch, **kwargs)
-    changed = lambda old, new: int(sum(
-        not np.array_equal(a, np.asarray(b)) for a, b in zip(old, new)
-    ))
-    results[name] = {
-        "logs": {k: float(v[-1]) for k, v in history.history.items()},
-        "trainable": [changed(trainable, model.trainable_variables),
-                      len(trainable)],
-        "unchanged": sorted(
-            v.path for v, old in zip(own, state) if np.array_equal(old, v)
-        ),
-        "state": len(own),
-        "iterations": int(model.optimizer.iterations),
-    }
+    results[name] = record_fit(model, x, y, skip=skip, **batch, **kwargs)
 
 
 def build(name, **options):
@@ -132,23 +115,8 @@ FIXED = {
 
 def train_under_jax(tmp_path, names, size):
     images, labels = cifar10_images(16, size=size, labels=True)
-    path = tmp_path / "images.npz"
-    np.savez(path, images=images, labels=labels.astype("int32"))
-    output = run_jax(TRAIN, path, ",".join(names))
-    line = next(x for x in output.splitlines() if x.startswith("RESULTS "))
-    return json.loads(line[len("RESULTS ") :])
-
-
-def assert_trained(name, result, steps=2):
-    assert result["logs"] and all(np.isfinite(list(result["logs"].values()))), result
-    changed, total = result["trainable"]
-    assert changed == total, (name, result)
-    # Batch-norm statistics, seed generators and memory banks are assigned
-    # inside the step: their new values must come back from it.
-    fixed = FIXED.get(name, ())
-    unexpected = [p for p in result["unchanged"] if not p.endswith(fixed)]
-    assert result["state"] > 0 and not unexpected, (name, result)
-    assert result["iterations"] == steps, (name, result)
+    arrays = {"images": images, "labels": labels.astype("int32")}
+    return results_under_jax(tmp_path, TRAIN, arrays, ",".join(names))
 
 
 def test_memory_bank_methods_train_under_jax(tmp_path):
@@ -157,7 +125,7 @@ def test_memory_bank_methods_train_under_jax(tmp_path):
     names = ["rotation_decoupling", "instance_discrimination"]
     results = train_under_jax(tmp_path, names, size=16)
     for name in names:
-        assert_trained(name, results[name])
+        assert_trained(results[name], fixed=FIXED.get(name, ()))
     logs = results["rotation_decoupling"]["logs"]
     assert {"loss", "nce_loss", "mse_loss"} <= set(logs)
     assert set(results["instance_discrimination"]["logs"]) == {
@@ -183,7 +151,7 @@ def test_pretext_methods_train_under_jax(tmp_path):
     ]
     results = train_under_jax(tmp_path, names, size=32)
     for name in names:
-        assert_trained(name, results[name])
+        assert_trained(results[name], fixed=FIXED.get(name, ()))
     evaluated = results["instance_discrimination_augmented"]["evaluate"]
     assert set(evaluated) == {"nce_loss", "positive_similarity"}
     assert np.isfinite(evaluated["nce_loss"])

@@ -22,14 +22,54 @@ from tests.helpers import REPO_ROOT, WITHOUT_TENSORFLOW, cifar10_images
 
 FAST_XLA = "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"
 
-# Trains each named model a few steps and prints one JSON line of results:
-# logged values, how many trainable and non-trainable variables changed,
-# the optimizers' step counts. TensorFlow cannot be imported: these methods
-# train on a machine that has JAX and no TensorFlow.
-TRAIN = WITHOUT_TENSORFLOW + textwrap.dedent(
+# Defines `record_fit(model, x, y=None, skip=(), **fit_kwargs)` in a script:
+# compiles the model if needed, fits it one epoch and returns what
+# `assert_trained` checks: the last logged values, how many trainable
+# variables changed, the paths of the non-trainable ones (less metrics and
+# `skip`, a set of variable ids) that did not, each optimizer's step count.
+RECORD_FIT = textwrap.dedent(
     """
-    import json, sys
     import numpy as np
+
+
+    def record_fit(model, x, y=None, skip=(), **fit_kwargs):
+        if not model.compiled:
+            model.compile()
+        skip = {id(v) for v in model.metrics_variables} | set(skip)
+        own = [v for v in model.non_trainable_variables if id(v) not in skip]
+        trainable = [np.array(v) for v in model.trainable_variables]
+        state = [np.array(v) for v in own]
+        history = model.fit(x, y, epochs=1, verbose=0, **fit_kwargs)
+        moved = [
+            not np.array_equal(old, np.asarray(v))
+            for old, v in zip(trainable, model.trainable_variables)
+        ]
+        result = {
+            "logs": {k: float(v[-1]) for k, v in history.history.items()},
+            "trainable": [int(sum(moved)), len(moved)],
+            "unchanged": sorted(
+                v.path for v, old in zip(own, state)
+                if np.array_equal(old, np.asarray(v))
+            ),
+            "state": len(own),
+            "iterations": int(model.optimizer.iterations),
+        }
+        for side in ("g_optimizer", "d_optimizer"):
+            if getattr(model, side, None) is not None:
+                result[side] = int(getattr(model, side).iterations)
+        return result
+    """
+)
+
+# Trains each named model a few steps and prints one JSON line of results.
+# TensorFlow cannot be imported: these methods train on a machine that has
+# JAX and no TensorFlow.
+TRAIN = (
+    WITHOUT_TENSORFLOW
+    + RECORD_FIT
+    + textwrap.dedent(
+        """
+    import json, sys
     import keras
 
     assert keras.backend.backend() == "jax", keras.backend.backend()
@@ -37,27 +77,8 @@ TRAIN = WITHOUT_TENSORFLOW + textwrap.dedent(
     images, labels = data["images"], data["labels"]
     results = {}
 
-    def fit(name, model, x, y=None, **compile_kwargs):
-        model.compile(**compile_kwargs)
-        metrics = {id(v) for v in model.metrics_variables}
-        own = [v for v in model.non_trainable_variables if id(v) not in metrics]
-        trainable = [np.array(v) for v in model.trainable_variables]
-        state = [np.array(v) for v in own]
-        history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
-        changed = lambda old, new: int(sum(
-            not np.array_equal(a, np.asarray(b)) for a, b in zip(old, new)
-        ))
-        result = {
-            "logs": {k: float(v[-1]) for k, v in history.history.items()},
-            "trainable": [changed(trainable, model.trainable_variables),
-                          len(trainable)],
-            "state": [changed(state, own), len(state)],
-            "iterations": int(model.optimizer.iterations),
-        }
-        for side in ("g_optimizer", "d_optimizer"):
-            if getattr(model, side, None) is not None:
-                result[side] = int(getattr(model, side).iterations)
-        results[name] = result
+    def fit(name, model, x, y=None):
+        results[name] = record_fit(model, x, y, batch_size=8)
 
     for name in sys.argv[2].split(","):
         if name == "gan":
@@ -92,10 +113,17 @@ TRAIN = WITHOUT_TENSORFLOW + textwrap.dedent(
             results[name]["evaluate"] = model.evaluate(
                 images, batch_size=8, verbose=0, return_dict=True
             )
+            # The task's own batches: a PyDataset, since there is no tf.data.
+            batches, _ = model.training_data(images, batch_size=8)
+            history = model.fit(batches, epochs=1, verbose=0)
+            results[name]["training_data"] = [
+                type(batches).__name__, history.history["pretext_loss"]
+            ]
         else:
             raise ValueError(name)
     print("RESULTS " + json.dumps(results))
     """
+    )
 )
 
 
@@ -121,23 +149,34 @@ def run_jax(script, *args, timeout=600):
     return result.stdout
 
 
-def train_under_jax(tmp_path, names, size):
-    images, labels = cifar10_images(16, size=size, labels=True)
-    path = tmp_path / "images.npz"
-    np.savez(path, images=images, labels=labels.astype("int32"))
-    output = run_jax(TRAIN, path, ",".join(names))
+def results_under_jax(tmp_path, script, arrays, *args):
+    """Save `arrays` to an .npz, run `script` with its path and `args` under
+    JAX, and return the JSON it printed on its `RESULTS ` line."""
+    path = tmp_path / "arrays.npz"
+    np.savez(path, **arrays)
+    output = run_jax(script, path, *args)
     line = next(x for x in output.splitlines() if x.startswith("RESULTS "))
     return json.loads(line[len("RESULTS ") :])
 
 
-def assert_trained(result, steps=2):
-    assert result["logs"] and all(np.isfinite(list(result["logs"].values())))
+def train_under_jax(tmp_path, names, size):
+    images, labels = cifar10_images(16, size=size, labels=True)
+    arrays = {"images": images, "labels": labels.astype("int32")}
+    return results_under_jax(tmp_path, TRAIN, arrays, ",".join(names))
+
+
+def assert_trained(result, steps=2, fixed=()):
+    """`result` of `record_fit`: finite logs; every trainable variable and
+    every non-trainable one (but those whose path ends with a name in
+    `fixed`) changed; each optimizer took `steps` steps."""
+    assert result["logs"] and all(np.isfinite(list(result["logs"].values()))), result
     changed, total = result["trainable"]
     assert changed == total, result
-    # Batch-norm statistics, spectral-norm vectors and seed generators are
-    # assigned inside the step: their new values must come back from it.
-    changed, total = result["state"]
-    assert total > 0 and changed == total, result
+    # Batch-norm statistics, spectral-norm vectors, memory banks and seed
+    # generators are assigned inside the step: their new values must come
+    # back from it.
+    unexpected = [p for p in result["unchanged"] if not p.endswith(tuple(fixed))]
+    assert result["state"] > 0 and not unexpected, result
     assert result["iterations"] == steps, result
     for side in ("g_optimizer", "d_optimizer"):
         if side in result:
@@ -152,6 +191,8 @@ def test_gan_and_rotnet_train_under_jax(tmp_path):
     evaluated = results["rotnet"]["evaluate"]
     assert set(evaluated) == {"pretext_loss", "pretext_accuracy"}
     assert np.isfinite(evaluated["pretext_loss"])
+    kind, losses = results["rotnet"]["training_data"]
+    assert kind == "ArrayBatches" and len(losses) == 1 and np.isfinite(losses[0])
 
 
 @pytest.mark.slow
