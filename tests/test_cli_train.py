@@ -167,3 +167,31 @@ def test_train_instance_discrimination_numbers_the_examples(
     assert written.all(), int(written.sum())
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert saved["compile"] == {"jit_compile": False}
+
+
+@pytest.mark.slow
+def test_train_runs_and_resumes_under_jax(tmp_path):
+    # The runner's data pipeline is tf.data; Keras' JAX trainer takes it.
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+    out = tmp_path / "run"
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+    command = [
+        sys.executable, "-m", "keras_ssl.cli", "train", "ssgan", "--data", "digits",
+        "--image-size", "32", "--channels", "1", "--limit", "64",
+        "--batch-size", "16", "--steps-per-epoch", "2", "--checkpoint-every", "2",
+        "--out", str(out), "--override", "model.width=4",
+    ]  # fmt: skip
+    for steps in ("2", "4"):
+        result = subprocess.run(
+            [*command, "--steps", steps], env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert "Resuming from" in result.stdout + result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["start_step"], summary["steps"]) == (2, 4), summary
+    assert summary["backend"] == "jax", summary
+    assert np.all(np.isfinite(list(summary["logs"].values()))), summary

@@ -309,6 +309,7 @@ def run(
         "seconds": seconds,
         "steps_per_second": trained / seconds if trained and seconds > 0 else None,
         "seconds_checkpointing": checkpoint.seconds_saving,
+        "backend": keras.backend.backend(),
         "replicas": distribute.num_replicas(distribution),
         "global_batch_size": batch_size,
         "mixed_precision": policy,
