@@ -139,7 +139,8 @@ def reason(criteria):
     statuses = [status for _, status in criteria]
     counts = {s: statuses.count(s) for s in (HOLDS, NOISE, OPPOSITE, MISSING)}
     parts = [f"{count} {name}" for name, count in counts.items() if count]
-    return f"{len(statuses)} criteria: " + ", ".join(parts)
+    noun = "criterion" if len(statuses) == 1 else "criteria"
+    return f"{len(statuses)} {noun}: " + ", ".join(parts)
 
 
 def _verdict_lines(criteria):
