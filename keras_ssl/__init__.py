@@ -15,12 +15,13 @@ one exception: methods take replica slicing from `training.distribute`):
 - `keras_ssl.convert`: readers of the originals' released weights.
 
 Subpackages are imported on first use, so `import keras_ssl.layers` (and
-`.ops`, `.losses`, `.architectures`) needs only Keras and any backend:
-TensorFlow is imported only by the parts that use it (data pipelines, train
-steps, export). Under the TensorFlow backend, `import keras_ssl` also
-imports `layers` and every method, so that every serializable class is
-registered and `keras.saving.load_model` reads a saved keras_ssl model
-right away (Keras imports no third-party module while loading).
+`.ops`, `.losses`, `.architectures`, `.methods`) needs only Keras and any
+backend: TensorFlow is imported only by the parts that use it (data
+pipelines, the recipe runner, summaries, export). `import keras_ssl` also
+imports `layers` and every method, on every backend, so that every
+serializable class is registered and `keras.saving.load_model` reads a
+saved keras_ssl model right away (Keras imports no third-party module
+while loading).
 """
 
 import importlib
@@ -30,8 +31,6 @@ from keras_ssl.commands._quiet import quiet_native_logs
 # The `keras-ssl` command hides TensorFlow's native log lines, which has to
 # happen before Keras imports TensorFlow; elsewhere this does nothing.
 quiet_native_logs()
-
-import keras  # noqa: E402
 
 from keras_ssl.version import __version__  # noqa: E402
 
@@ -65,8 +64,7 @@ def __dir__():
     return sorted(set(globals()) | set(_SUBPACKAGES))
 
 
-if keras.backend.backend() == "tensorflow":
-    # Register every serializable class (see the module docstring).
-    from keras_ssl import layers, methods  # noqa: E402, F401
+# Register every serializable class (see the module docstring).
+from keras_ssl import layers, methods  # noqa: E402, F401
 
-    methods.import_all()
+methods.import_all()

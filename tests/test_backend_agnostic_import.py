@@ -22,6 +22,9 @@ SCRIPT = WITHOUT_TENSORFLOW + textwrap.dedent(
     import keras_ssl.ops
 
     assert keras.backend.backend() == "jax", keras.backend.backend()
+    # `import keras_ssl` registers every method class for load_model.
+    for name in ("GAN", "RotNet", "CycleGAN", "InstanceDiscrimination"):
+        assert keras.saving.get_registered_object(f"keras_ssl>{name}"), name
     generator = keras_ssl.architectures.resnet_generator(32, 16, 8, 3)
     images = generator(np.zeros((2, 16), "float32"))
     assert tuple(images.shape) == (2, 32, 32, 3), images.shape

@@ -1,12 +1,10 @@
 """One module per paper; each registers a `build_<method>` factory by name.
 
 Modules are imported on first use (`keras_ssl.methods.GAN`,
-`build_method("gan")`), so a process imports only the methods it trains:
-the GAN family and the pretext tasks need only Keras and a backend, while
-some methods' data pipelines import TensorFlow. Under the TensorFlow
-backend, `import keras_ssl` imports them all, so that `keras.saving.
-load_model` finds every class; under another backend, import a method (or
-call `build_method`) before loading a saved model of it.
+`build_method("gan")`); none imports TensorFlow at import time, so every
+method trains under any backend, and TensorFlow is imported only by the
+functions that build `tf.data` pipelines. `import keras_ssl` imports them
+all (`import_all`), so that `keras.saving.load_model` finds every class.
 """
 
 import importlib
