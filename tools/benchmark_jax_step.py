@@ -19,8 +19,11 @@ after every step, which `fit` does only once per epoch; that overhead is
 included.
 
 Models: `ssgan` (one D and one G update of `build_ssgan`, non-saturating
-loss, compare_gan's rotation scheme) and `rotnet` (`build_rotnet` with a
-NIN encoder: four rotations of every image).
+loss, compare_gan's rotation scheme), `rotnet` (`build_rotnet` with a
+NIN encoder: four rotations of every image) and `conv` (one 3x3
+convolution, 64 to 64 channels at 32x32, with a squared-error loss: the
+kernel that dominates both models, alone). `--jax-xla-flags` passes
+`XLA_FLAGS` to the JAX worker, to try XLA's CPU options.
 
     nice -n 10 .venv/bin/python tools/benchmark_jax_step.py \\
         --models ssgan rotnet --rounds 5 --steps 3 \\
@@ -60,6 +63,9 @@ def parse_args(argv=None):
         action="store_true",
         help="also time TensorFlow with jit_compile=True (XLA, as JAX uses)",
     )
+    parser.add_argument(
+        "--jax-xla-flags", default="", help="XLA_FLAGS of the JAX worker"
+    )
     parser.add_argument("--out", default=None, help="JSON results file")
     parser.add_argument("--worker", choices=BACKENDS, help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -95,6 +101,18 @@ def _build(args):
         )
         model.compile(jit_compile=True if args.xla else "auto")
         info = {"params": int(model.count_params())}
+    elif args.model == "conv":
+        model = keras.Sequential(
+            [keras.Input((32, 32, 64)), keras.layers.Conv2D(64, 3, padding="same")]
+        )
+        model.compile(
+            optimizer=keras.optimizers.SGD(1e-3),
+            loss="mse",
+            jit_compile=True if args.xla else "auto",
+        )
+        images = rng.normal(size=(args.batch_size, 32, 32, 64)).astype("float32")
+        images = (images, images)
+        info = {"params": int(model.count_params())}
     else:
         raise SystemExit(f"unknown model {args.model!r}")
     info.update(
@@ -116,8 +134,10 @@ def _build(args):
 def run_worker(args):
     model, images, info = _build(args)
 
+    inputs = images if isinstance(images, tuple) else (images,)
+
     def step():
-        logs = model.train_on_batch(images, return_dict=True)
+        logs = model.train_on_batch(*inputs, return_dict=True)
         return {k: float(v) for k, v in logs.items()}
 
     wall, cpu = time.perf_counter(), time.process_time()
@@ -165,6 +185,8 @@ def start_worker(backend, model, args, xla=False):
         "JAX_PLATFORMS": "cpu",
         "TF_CPP_MIN_LOG_LEVEL": "3",
     }
+    if backend == "jax" and args.jax_xla_flags:
+        env["XLA_FLAGS"] = args.jax_xla_flags
     name = f"{backend}-xla" if xla else backend
     return WorkerProcess(name, __file__, arguments, env)
 
@@ -230,6 +252,7 @@ def main(argv=None):
         "batch_size": args.batch_size,
         "ssgan_width": {"d": args.width, "g": 2 * args.width},
         "rotnet_encoder": {"name": "nin", "width": args.rotnet_width, "blocks": 3},
+        "jax_xla_flags": args.jax_xla_flags,
         "rounds": args.rounds,
         "steps_per_round": args.steps,
         "models": [],
