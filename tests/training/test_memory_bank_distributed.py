@@ -1,58 +1,14 @@
-import os
-import subprocess
-import sys
-
 import keras
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from keras_ssl.architectures.nin import nin_encoder
 from keras_ssl.methods.rotation_decoupling import RotationDecoupling
 from keras_ssl.training.distribute import strategy, synchronize_batch_norm
-from tests.helpers import REPO_ROOT, floatx_scope, pass_elsewhere
+from tests.helpers import floatx_scope
 
 BATCH = 8
 NUM_EXAMPLES = 24
-_FRESH = "KERAS_SSL_FRESH_PROCESS"
-_RESULTS = {}
-
-
-@pytest.fixture(autouse=True)
-def fresh_process(request):
-    """Run this module's tests in an interpreter of their own.
-
-    After other mirrored training in the same process, the exact comparison
-    of a mirrored and a single-device step was seen to fail intermittently on
-    CPU (the collectives of earlier strategies' functions); a fresh process
-    keeps the comparison exact. One sub-run serves the whole module.
-    """
-    if os.environ.get(_FRESH) or os.environ.get("KERAS_SSL_TWO_CPU_RERUN"):
-        yield
-        return
-    if "run" not in _RESULTS:
-        env = dict(os.environ, **{_FRESH: "1"})
-        _RESULTS["run"] = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                __file__,
-                "-q",
-                "-p",
-                "no:cacheprovider",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-    result = _RESULTS["run"]
-    if result.returncode != 0:
-        pytest.fail(f"fresh-process run failed:\n{result.stdout[-4000:]}")
-    pass_elsewhere(request, "passed in a fresh process")
-    yield
 
 
 def _images(dtype="float32"):
