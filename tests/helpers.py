@@ -95,7 +95,7 @@ def pass_elsewhere(request, reason):
 # as on a machine where TensorFlow is not installed, and checks at exit that
 # nothing imported it.
 WITHOUT_TENSORFLOW = """
-import atexit, importlib.abc, sys
+import atexit, importlib.abc, os, sys
 
 class _NoTensorFlow(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
@@ -107,7 +107,10 @@ sys.meta_path.insert(0, _NoTensorFlow())
 
 @atexit.register
 def _check_no_tensorflow():
-    assert "tensorflow" not in sys.modules
+    # An exception in an exit handler is only printed: exit with an error.
+    if "tensorflow" in sys.modules:
+        print("tensorflow was imported", file=sys.stderr, flush=True)
+        os._exit(1)
 """
 
 

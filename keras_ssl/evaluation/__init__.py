@@ -10,6 +10,11 @@ FIDs (pytorch-fid's weights, converted once and cached);
 comparable with papers; `domain_extractor(train_domain_classifier(...))` is
 an offline alternative trained on the target domain ("FID (domain
 features)").
+
+Arrays are evaluated under any backend, without TensorFlow; `tf.data`
+datasets are read where TensorFlow is installed. `conv_block_classifier`
+augments with `tf.image` under the TensorFlow backend and with NumPy under
+the others.
 """
 
 from keras_ssl.evaluation.conv_classifier import (

@@ -1,12 +1,17 @@
 """Turning generators, arrays and datasets into batches of float images,
-and running feature extractors on them (the extractor protocol)."""
+and running feature extractors on them (the extractor protocol).
+
+Nothing here imports TensorFlow: a `tf.data.Dataset` or `tf.Tensor` can only
+exist in a process that already imported it (`loaded_tensorflow`), so arrays
+are evaluated under any backend.
+"""
 
 import inspect
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from keras_ssl.utils.imports import loaded_tensorflow
 from keras_ssl.utils.validation import check_int
 
 # Progress bars are shown by default from this many samples on.
@@ -48,9 +53,31 @@ def to_float_images(images, name):
     return array
 
 
+def is_dataset(value):
+    """Whether `value` is a `tf.data.Dataset` (False where TF was never imported)."""
+    tf = loaded_tensorflow()
+    return tf is not None and isinstance(value, tf.data.Dataset)
+
+
+def is_tensor(value):
+    """Whether `value` is a tensor of the backend (or a `tf.Tensor`)."""
+    if keras.ops.is_tensor(value):
+        return True
+    tf = loaded_tensorflow()
+    return tf is not None and tf.is_tensor(value)
+
+
+def is_infinite(dataset):
+    """Whether a `tf.data.Dataset` repeats forever."""
+    tf = loaded_tensorflow()
+    return int(dataset.cardinality()) == tf.data.INFINITE_CARDINALITY
+
+
 def _is_generator(source):
-    return callable(getattr(source, "generate", None)) and not isinstance(
-        source, np.ndarray | tf.data.Dataset
+    return (
+        callable(getattr(source, "generate", None))
+        and not isinstance(source, np.ndarray)
+        and not is_dataset(source)
     )
 
 
@@ -110,12 +137,12 @@ def image_batches(source, name, num_samples=None, batch_size=100, seed=None):
         target = num_samples or DEFAULT_GENERATOR_SAMPLES
         chunks = _generated(source, name, target, GENERATION_CHUNK, seed)
         return target, rebatch(chunks, batch_size)
-    if isinstance(source, tf.data.Dataset):
+    if is_dataset(source):
         target, chunks = _dataset_batches(source, name, num_samples, batch_size)
         return target, rebatch(chunks, batch_size)
     if isinstance(source, tuple) and source:
         source = source[0]
-    if isinstance(source, np.ndarray) or tf.is_tensor(source):
+    if isinstance(source, np.ndarray) or is_tensor(source):
         array = keras.ops.convert_to_numpy(source)
         if array.ndim != 4:
             raise ValueError(
@@ -184,8 +211,7 @@ def _dataset_batches(dataset, name, num_samples, batch_size):
             f"The images of the dataset {name} must have rank 3 (unbatched) or "
             f"4 (batched). Received: element shape {spec.shape}"
         )
-    cardinality = int(dataset.cardinality())
-    if cardinality == tf.data.INFINITE_CARDINALITY and num_samples is None:
+    if is_infinite(dataset) and num_samples is None:
         raise ValueError(
             f"The dataset {name} repeats forever, so num_samples must be given. "
             "Received: num_samples=None"

@@ -15,11 +15,14 @@ SGD (Nesterov momentum 0.9, coupled weight decay 5e-4, batch 128), learning
 rate 0.1 times 0.2 after 35%, 70% and 85% of training (their epochs
 35/70/85 of 100), on images randomly cropped (4-pixel zero padding) and
 flipped.
+
+Under the TensorFlow backend the training images come from a `tf.data`
+pipeline; under other backends from NumPy batches (the same augmentation,
+another random stream), without TensorFlow.
 """
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers
 
 from keras_ssl.architectures.nin import BN_EPSILON
@@ -91,10 +94,55 @@ def _augment(image, seed):
     # torchvision RandomCrop(32, padding=4) pads with zeros (in the
     # normalised space of the authors' loader, i.e. the mean colour there;
     # zeros in [-1, 1] are mid-grey here) + RandomHorizontalFlip.
+    import tensorflow as tf
+
     shape = tf.shape(image)
     padded = tf.pad(image, [[4, 4], [4, 4], [0, 0]])
     image = tf.image.stateless_random_crop(padded, shape, seed)
     return tf.image.stateless_random_flip_left_right(image, seed + 1)
+
+
+def _tf_dataset(train_x, train_y, batch_size, augment, seed, drop_remainder):
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((train_x, train_y)).shuffle(
+        len(train_x), seed=seed, reshuffle_each_iteration=True
+    )
+    if augment:
+        seeds = tf.data.Dataset.random(seed=seed or 0).batch(2)
+        dataset = tf.data.Dataset.zip((dataset, seeds)).map(
+            lambda pair, s: (_augment(pair[0], s), pair[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _numpy_batches(train_x, train_y, batch_size, augment, seed, drop_remainder):
+    from keras_ssl.methods.pretext_task import ArrayBatches
+
+    class Batches(ArrayBatches):
+        def __getitem__(self, index):
+            images, labels = super().__getitem__(index)
+            return (_augment_numpy(images, self.rng) if augment else images), labels
+
+    return Batches(
+        (train_x, train_y), batch_size, seed=seed, drop_remainder=drop_remainder
+    )
+
+
+def _augment_numpy(images, rng, padding=4):
+    """`_augment` in NumPy: zero-padded random crops and horizontal flips."""
+    count, height, width = images.shape[:3]
+    padded = np.pad(images, [(0, 0), (padding, padding), (padding, padding), (0, 0)])
+    rows = rng.integers(0, 2 * padding + 1, count)
+    columns = rng.integers(0, 2 * padding + 1, count)
+    flips = rng.random(count) < 0.5
+    out = np.empty_like(images)
+    for i in range(count):
+        crop = padded[i, rows[i] : rows[i] + height, columns[i] : columns[i] + width]
+        out[i] = crop[:, ::-1] if flips[i] else crop
+    return out
 
 
 def conv_block_classifier(
@@ -190,19 +238,16 @@ def conv_block_classifier(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    dataset = tf.data.Dataset.from_tensor_slices((train_x, train_y)).shuffle(
-        len(train_x), seed=seed, reshuffle_each_iteration=True
-    )
-    if augment:
-        seeds = tf.data.Dataset.random(seed=seed or 0).batch(2)
-        dataset = tf.data.Dataset.zip((dataset, seeds)).map(
-            lambda pair, s: (_augment(pair[0], s), pair[1]),
-            num_parallel_calls=tf.data.AUTOTUNE,
+    drop_remainder = len(train_x) >= batch_size
+    if keras.backend.backend() == "tensorflow":
+        dataset = _tf_dataset(
+            train_x, train_y, batch_size, augment, seed, drop_remainder
         )
-    dataset = dataset.batch(batch_size, drop_remainder=len(train_x) >= batch_size)
-    history = model.fit(
-        dataset.prefetch(tf.data.AUTOTUNE), epochs=epochs, verbose=verbose
-    )
+    else:
+        dataset = _numpy_batches(
+            train_x, train_y, batch_size, augment, seed, drop_remainder
+        )
+    history = model.fit(dataset, epochs=epochs, verbose=verbose)
     _, accuracy = model.evaluate(test_x, test_y, batch_size=256, verbose=0)
     return {
         "accuracy": float(accuracy),

@@ -19,9 +19,8 @@ import tempfile
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from keras_ssl.evaluation._sources import to_float_images
+from keras_ssl.evaluation._sources import is_dataset, to_float_images
 from keras_ssl.utils.validation import check_int, check_number
 
 _CLASSIFIER_VERSION = 1
@@ -429,7 +428,7 @@ def _read_training_data(train_data, batch_size):
     if isinstance(train_data, tuple) and len(train_data) == 2:
         images = to_float_images(train_data[0], "train_data images")
         labels = np.asarray(train_data[1])
-    elif isinstance(train_data, tf.data.Dataset):
+    elif is_dataset(train_data):
         spec = train_data.element_spec
         if not (isinstance(spec, tuple) and len(spec) == 2):
             raise ValueError(
@@ -523,7 +522,9 @@ def train_domain_classifier(
     three VGG-style stages (two conv3x3-BN-ReLU each; `width`, 2x, 4x
     channels; max-pooling between), global average pooling (the features,
     `4 * width` dims) and a linear layer (the logits), trained with Adam,
-    cosine decay and, if `augment`, random flips and 1/8 shifts.
+    cosine decay and, if `augment`, random flips and 1/8 shifts. Under the
+    TensorFlow backend the data are shuffled by `tf.data`; under other
+    backends `fit` shuffles the arrays, and TensorFlow is not needed.
 
     The trained model is cached as `<cache_dir>/domain_classifier-<key>.keras`
     where the key hashes the configuration and the content of the data
@@ -610,18 +611,22 @@ def train_domain_classifier(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    dataset = (
-        tf.data.Dataset.from_tensor_slices((images, labels))
-        .shuffle(images.shape[0], seed=seed)
-        .batch(batch_size)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        data = {
+            "x": tf.data.Dataset.from_tensor_slices((images, labels))
+            .shuffle(images.shape[0], seed=seed)
+            .batch(batch_size)
+            .prefetch(tf.data.AUTOTUNE),
+            "shuffle": False,
+        }
+    else:
+        # Other backends need no TensorFlow: `fit` shuffles the arrays
+        # itself (NumPy's global state, which `seed` sets).
+        data = {"x": images, "y": labels, "batch_size": batch_size, "shuffle": True}
     history = model.fit(
-        dataset,
-        epochs=epochs,
-        validation_data=validation_data,
-        shuffle=False,
-        verbose=verbose,
+        **data, epochs=epochs, validation_data=validation_data, verbose=verbose
     )
     if use_cache:
         os.makedirs(cache_dir, exist_ok=True)

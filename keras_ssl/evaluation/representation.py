@@ -2,9 +2,13 @@
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from keras_ssl.evaluation._sources import _adapt_to_model, to_float_images
+from keras_ssl.evaluation._sources import (
+    _adapt_to_model,
+    is_dataset,
+    is_infinite,
+    to_float_images,
+)
 from keras_ssl.ops import l2_normalize
 from keras_ssl.utils.validation import check_int, check_number
 
@@ -61,14 +65,14 @@ def _labeled_batches(data, name, batch_size):
         for i in range(0, x.shape[0], batch_size):
             yield x[i : i + batch_size], y[i : i + batch_size]
         return
-    if isinstance(data, tf.data.Dataset):
+    if is_dataset(data):
         spec = data.element_spec
         if not (isinstance(spec, tuple) and len(spec) == 2):
             raise ValueError(
                 f"{name} must be a dataset of (images, labels). Received: "
                 f"element_spec={spec}"
             )
-        if int(data.cardinality()) == tf.data.INFINITE_CARDINALITY:
+        if is_infinite(data):
             raise ValueError(
                 f"{name} must be finite (no repeat()). Received: an infinite dataset"
             )
@@ -194,8 +198,9 @@ def linear_probe(
     VISSL): the encoder is frozen; each requested activation is average
     pooled to at most `max_dims` dims (`adaptive_average_pool`), standardised
     with the training mean and variance (the affine-free BN of VISSL's
-    "BN + linear" head), and a linear softmax classifier is trained on it
-    with `model.fit` (Adam, cosine decay, decoupled weight decay). Features
+    "BN + linear" head), and a linear softmax classifier, starting from zero
+    weights, is trained on it with `model.fit` (Adam, cosine decay,
+    decoupled weight decay). Features
     are computed once and held in memory: N x max_dims float32 per layer.
 
     Args:
@@ -256,7 +261,9 @@ def linear_probe(
             [
                 keras.Input((features.shape[1],)),
                 keras.layers.Normalization(mean=mean, variance=variance),
-                keras.layers.Dense(num_classes),
+                # Zero weights: the classifier (a convex problem) does not
+                # depend on random draws, which differ between backends.
+                keras.layers.Dense(num_classes, kernel_initializer="zeros"),
             ]
         )
         model.compile(

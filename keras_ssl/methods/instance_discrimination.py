@@ -25,11 +25,12 @@ Dataset format: the bank needs each example's index in the dataset, as for
 `(images, labels, indices)` (the last element is always the int index in
 [0, num_examples)) or `{"images": ..., "indices": ...}`;
 `keras_ssl.methods.rotation_decoupling.indexed_dataset` builds such a
-dataset from arrays and `add_indices` numbers a dataset's examples; without
-`tf.data`, `fit(images, np.arange(len(images)), batch_size=...)` trains on
-the same batches. The train step is written once through
-`keras_ssl.methods.backend_step` (TensorFlow or JAX); the kNN evaluation
-reads images through `keras_ssl.evaluation` (TensorFlow).
+dataset from arrays (a `tf.data.Dataset` on TensorFlow, an `ArrayBatches`
+on other backends) and `add_indices` numbers a dataset's examples;
+`fit(images, np.arange(len(images)), batch_size=...)` trains on the same
+batches. The train step is written once through
+`keras_ssl.methods.backend_step` (TensorFlow or JAX), and the kNN
+evaluation (`knn_accuracy`, `KNNMonitor`) runs on either.
 
 The memory bank is a model variable: it is saved with the model and in the
 training checkpoints. Under `tf.distribute.MirroredStrategy` the train step
