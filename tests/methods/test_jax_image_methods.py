@@ -103,6 +103,9 @@ def check(results, names):
         assert set(results[name]["logs"]) == LOGS[name], name
 
 
+# Slow: the default run covers gan and rotnet on JAX, and that every
+# method module imports without TensorFlow (test_backend_agnostic_import).
+@pytest.mark.slow
 def test_bigan_and_context_encoder_train_under_jax(tmp_path):
     names = ["bigan", "context_encoder"]
     check(train_under_jax(tmp_path, names), names)

@@ -119,6 +119,9 @@ def train_under_jax(tmp_path, names, size):
     return results_under_jax(tmp_path, TRAIN, arrays, ",".join(names))
 
 
+# Slow: the default run covers gan and rotnet on JAX, and that every
+# method module imports without TensorFlow (test_backend_agnostic_import).
+@pytest.mark.slow
 def test_memory_bank_methods_train_under_jax(tmp_path):
     # The memory bank is assigned after the optimizer step: in a method's
     # own step (NPID) and in `PretextTask.after_train_step` (decoupling).
